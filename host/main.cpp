@@ -1,0 +1,84 @@
+#include "headless.h"
+
+#include "pluginhost_version.h"
+
+#include <PluginHost/PluginManager>
+#include <PluginHost/Runtime>
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+
+#include <cstdio>
+
+namespace
+{
+QStringList defaultPluginDirs()
+{
+    // Next to the sources in a build tree; the installed folder otherwise.
+    for (const QString &dir : {QStringLiteral(PLUGINHOST_BUNDLED_PLUGINS), QStringLiteral(PLUGINHOST_INSTALLED_PLUGINS)}) {
+        if (QFileInfo(dir).isDir()) {
+            return {dir};
+        }
+    }
+    return {};
+}
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication application(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("pluginhost"));
+    QCoreApplication::setOrganizationDomain(QStringLiteral("pluginhost.org"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(PLUGINHOST_VERSION_STRING));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Runs Python plugins, each in its own subinterpreter."));
+    parser.addHelpOption();
+    const QCommandLineOption versionOption(QStringLiteral("version"), QStringLiteral("Print the PluginHost and CPython versions."));
+    parser.addOption(versionOption);
+    parser.addOptions({
+        {QStringLiteral("headless"), QStringLiteral("Run without a window: for scripts and CI.")},
+        {QStringLiteral("plugin-dir"), QStringLiteral("Search <dir> for plugins (repeatable; default: the bundled plugins)."), QStringLiteral("dir")},
+        {QStringLiteral("list"), QStringLiteral("Load the plugins enabled by default and print all of them as a JSON array.")},
+        {QStringLiteral("call"),
+         QStringLiteral("Load plugin <id> and call the function named by the first argument; print the result as JSON."),
+         QStringLiteral("id")},
+        {QStringLiteral("args"), QStringLiteral("Arguments for --call, as a JSON array (default: [])."), QStringLiteral("json")},
+    });
+    parser.addPositionalArgument(QStringLiteral("function"), QStringLiteral("With --call: the function to call."), QStringLiteral("[function]"));
+    parser.process(application);
+
+    if (parser.isSet(versionOption)) {
+        std::printf("pluginhost %s (PluginHost SDK %s, CPython %s)\n",
+                    PLUGINHOST_VERSION_STRING,
+                    PLUGINHOST_VERSION_STRING,
+                    qPrintable(PluginHost::Runtime::pythonVersion()));
+        return 0;
+    }
+    if (!parser.isSet(QStringLiteral("headless"))) {
+        std::fprintf(stderr, "pluginhost: the window is not part of this build yet; run with --headless (see --help)\n");
+        return 2;
+    }
+    if (!parser.isSet(QStringLiteral("list")) && !parser.isSet(QStringLiteral("call"))) {
+        std::fprintf(stderr, "pluginhost: --headless needs --list or --call <id> <function> (see --help)\n");
+        return 2;
+    }
+    if (parser.isSet(QStringLiteral("call")) && parser.positionalArguments().size() != 1) {
+        std::fprintf(stderr, "pluginhost: --call <id> needs exactly one function name after the options, e.g. --call org.example.echo echo\n");
+        return 2;
+    }
+
+    PluginHost::PluginManager manager;
+    QStringList dirs = parser.values(QStringLiteral("plugin-dir"));
+    for (QString &dir : dirs) {
+        dir = QDir(dir).absolutePath();
+    }
+    manager.setSearchPaths(dirs.isEmpty() ? defaultPluginDirs() : dirs);
+    manager.discover();
+
+    HeadlessHost host(&manager);
+    host.start(parser);
+    return application.exec();
+}

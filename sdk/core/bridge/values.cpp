@@ -1,0 +1,265 @@
+#include "values.h"
+
+#include <QStringList>
+
+namespace PluginHost::Values
+{
+
+namespace
+{
+// Where a value sits, built only when an error needs to say it: `args[1]["cover"]`.
+struct Position {
+    const Position *parent = nullptr;
+    const QString *root = nullptr;
+    Py_ssize_t index = -1;
+    const QString *key = nullptr;
+
+    QString text() const
+    {
+        if (root) {
+            return *root;
+        }
+        QString path = parent->text();
+        if (key) {
+            QString quoted = *key;
+            quoted.replace(QLatin1Char('\\'), QLatin1String("\\\\")).replace(QLatin1Char('"'), QLatin1String("\\\""));
+            return path + QLatin1String("[\"") + quoted + QLatin1String("\"]");
+        }
+        return path + QLatin1Char('[') + QString::number(index) + QLatin1Char(']');
+    }
+};
+
+constexpr int maximumDepth = 200;
+
+PyObject *raise(PyObject *type, const Position &position, const QString &what)
+{
+    PyErr_SetString(type, (position.text() + QLatin1String(": ") + what).toUtf8().constData());
+    return nullptr;
+}
+
+PyObject *fromQString(const QString &text)
+{
+    return PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, text.utf16(), text.size());
+}
+
+PyObject *convertToPython(const QVariant &value, const Position &position, int depth);
+
+PyObject *listToPython(const QVariantList &values, const Position &position, int depth, bool tuple)
+{
+    PyObject *sequence = tuple ? PyTuple_New(values.size()) : PyList_New(values.size());
+    if (!sequence) {
+        return nullptr;
+    }
+    for (qsizetype i = 0; i < values.size(); ++i) {
+        const Position item{&position, nullptr, i, nullptr};
+        PyObject *converted = convertToPython(values.at(i), item, depth + 1);
+        if (!converted) {
+            Py_DECREF(sequence);
+            return nullptr;
+        }
+        if (tuple) {
+            PyTuple_SET_ITEM(sequence, i, converted);
+        } else {
+            PyList_SET_ITEM(sequence, i, converted);
+        }
+    }
+    return sequence;
+}
+
+template<typename Map>
+PyObject *mapToPython(const Map &map, const Position &position, int depth)
+{
+    PyObject *dict = PyDict_New();
+    if (!dict) {
+        return nullptr;
+    }
+    for (auto it = map.cbegin(); it != map.cend(); ++it) {
+        const Position item{&position, nullptr, -1, &it.key()};
+        PyObject *key = fromQString(it.key());
+        PyObject *converted = key ? convertToPython(it.value(), item, depth + 1) : nullptr;
+        if (!converted || PyDict_SetItem(dict, key, converted) < 0) {
+            Py_XDECREF(key);
+            Py_XDECREF(converted);
+            Py_DECREF(dict);
+            return nullptr;
+        }
+        Py_DECREF(key);
+        Py_DECREF(converted);
+    }
+    return dict;
+}
+
+PyObject *convertToPython(const QVariant &value, const Position &position, int depth)
+{
+    if (depth > maximumDepth) {
+        return raise(PyExc_ValueError, position, QStringLiteral("nested more than %1 levels deep").arg(maximumDepth));
+    }
+    switch (value.typeId()) {
+    case QMetaType::UnknownType:
+    case QMetaType::Nullptr:
+        Py_RETURN_NONE;
+    case QMetaType::Bool:
+        return PyBool_FromLong(value.toBool());
+    case QMetaType::Int:
+    case QMetaType::Long:
+    case QMetaType::LongLong:
+    case QMetaType::Short:
+    case QMetaType::Char:
+    case QMetaType::SChar:
+        return PyLong_FromLongLong(value.toLongLong());
+    case QMetaType::UInt:
+    case QMetaType::ULong:
+    case QMetaType::UShort:
+    case QMetaType::UChar:
+    case QMetaType::ULongLong:
+        return PyLong_FromUnsignedLongLong(value.toULongLong());
+    case QMetaType::Double:
+    case QMetaType::Float:
+        return PyFloat_FromDouble(value.toDouble());
+    case QMetaType::QString:
+        return fromQString(value.toString());
+    case QMetaType::QByteArray: {
+        const QByteArray bytes = value.toByteArray();
+        return PyBytes_FromStringAndSize(bytes.constData(), bytes.size());
+    }
+    case QMetaType::QStringList: {
+        const QStringList strings = value.toStringList();
+        return listToPython(QVariantList(strings.cbegin(), strings.cend()), position, depth, false);
+    }
+    case QMetaType::QVariantList:
+        return listToPython(value.toList(), position, depth, false);
+    case QMetaType::QVariantMap:
+        return mapToPython(value.toMap(), position, depth);
+    case QMetaType::QVariantHash:
+        return mapToPython(value.toHash(), position, depth);
+    default:
+        return raise(PyExc_TypeError,
+                     position,
+                     QStringLiteral("a %1 cannot be passed to Python; use None, bool, int, float, str, bytes, lists or maps of them")
+                         .arg(QString::fromLatin1(value.metaType().name())));
+    }
+}
+
+bool convertFromPython(PyObject *object, QVariant *value, const Position &position, int depth)
+{
+    if (depth > maximumDepth) {
+        raise(PyExc_ValueError, position, QStringLiteral("nested more than %1 levels deep (or it contains itself)").arg(maximumDepth));
+        return false;
+    }
+    if (object == Py_None) {
+        *value = QVariant();
+        return true;
+    }
+    if (PyBool_Check(object)) {
+        *value = QVariant(object == Py_True);
+        return true;
+    }
+    if (PyLong_Check(object)) {
+        int overflow = 0;
+        const long long number = PyLong_AsLongLongAndOverflow(object, &overflow);
+        if (overflow != 0) {
+            raise(PyExc_OverflowError, position, QStringLiteral("the int does not fit in 64 bits; pass it as a str"));
+            return false;
+        }
+        if (number == -1 && PyErr_Occurred()) {
+            return false;
+        }
+        *value = QVariant(qlonglong(number));
+        return true;
+    }
+    if (PyFloat_Check(object)) {
+        *value = QVariant(PyFloat_AS_DOUBLE(object));
+        return true;
+    }
+    if (PyUnicode_Check(object)) {
+        Py_ssize_t size = 0;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(object, &size);
+        if (!utf8) {
+            return false; // lone surrogates: UnicodeEncodeError says where in the string
+        }
+        *value = QVariant(QString::fromUtf8(utf8, size));
+        return true;
+    }
+    if (PyBytes_Check(object)) {
+        *value = QVariant(QByteArray(PyBytes_AS_STRING(object), PyBytes_GET_SIZE(object)));
+        return true;
+    }
+    if (PyByteArray_Check(object)) {
+        *value = QVariant(QByteArray(PyByteArray_AS_STRING(object), PyByteArray_GET_SIZE(object)));
+        return true;
+    }
+    if (PyList_Check(object) || PyTuple_Check(object)) {
+        PyObject *fast = PySequence_Fast(object, "");
+        if (!fast) {
+            return false;
+        }
+        const Py_ssize_t size = PySequence_Fast_GET_SIZE(fast);
+        QVariantList list;
+        list.reserve(size);
+        for (Py_ssize_t i = 0; i < size; ++i) {
+            const Position item{&position, nullptr, i, nullptr};
+            QVariant converted;
+            if (!convertFromPython(PySequence_Fast_GET_ITEM(fast, i), &converted, item, depth + 1)) {
+                Py_DECREF(fast);
+                return false;
+            }
+            list.append(converted);
+        }
+        Py_DECREF(fast);
+        *value = list;
+        return true;
+    }
+    if (PyDict_Check(object)) {
+        QVariantMap map;
+        Py_ssize_t cursor = 0;
+        PyObject *key = nullptr;
+        PyObject *item = nullptr;
+        while (PyDict_Next(object, &cursor, &key, &item)) {
+            if (!PyUnicode_Check(key)) {
+                raise(PyExc_TypeError,
+                      position,
+                      QStringLiteral("dict keys must be str, found a key of type %1").arg(QString::fromUtf8(Py_TYPE(key)->tp_name)));
+                return false;
+            }
+            const char *keyUtf8 = PyUnicode_AsUTF8(key);
+            if (!keyUtf8) {
+                return false;
+            }
+            const QString keyText = QString::fromUtf8(keyUtf8);
+            const Position entry{&position, nullptr, -1, &keyText};
+            QVariant converted;
+            if (!convertFromPython(item, &converted, entry, depth + 1)) {
+                return false;
+            }
+            map.insert(keyText, converted);
+        }
+        *value = map;
+        return true;
+    }
+    raise(PyExc_TypeError,
+          position,
+          QStringLiteral("a %1 cannot cross to the host; use None, bool, int, float, str, bytes, list, tuple or dict with str keys")
+              .arg(QString::fromUtf8(Py_TYPE(object)->tp_name)));
+    return false;
+}
+} // namespace
+
+PyObject *toPython(const QVariant &value, const QString &where)
+{
+    const Position root{nullptr, &where, -1, nullptr};
+    return convertToPython(value, root, 0);
+}
+
+PyObject *toPythonTuple(const QVariantList &values, const QString &where)
+{
+    const Position root{nullptr, &where, -1, nullptr};
+    return listToPython(values, root, 0, true);
+}
+
+bool fromPython(PyObject *object, QVariant *value, const QString &where)
+{
+    const Position root{nullptr, &where, -1, nullptr};
+    return convertFromPython(object, value, root, 0);
+}
+
+} // namespace PluginHost::Values

@@ -1,0 +1,34 @@
+// Values across interpreters (DESIGN.md): no PyObject* ever leaves its interpreter. Python
+// values are copied into Qt values and back, on the interpreter's thread with its GIL held.
+//
+//   Python               Qt
+//   None                 QVariant() / std::nullptr_t
+//   bool                 bool
+//   int (64-bit)         qlonglong     (larger ints raise OverflowError: pass them as str)
+//   float                double
+//   str                  QString
+//   bytes, bytearray     QByteArray    (comes back as bytes)
+//   list, tuple          QVariantList  (comes back as list)
+//   dict with str keys   QVariantMap   (keys come back sorted)
+//
+// Anything else raises TypeError naming the type and where it sat: args[1]["cover"].
+#pragma once
+
+#include "runtime/pythonshim.h"
+
+#include <QString>
+#include <QVariant>
+
+namespace PluginHost::Values
+{
+
+/// A new reference, or nullptr with TypeError/OverflowError set naming `where` ("args[0]").
+PyObject *toPython(const QVariant &value, const QString &where);
+
+/// A new tuple of the values, or nullptr with an exception set naming "<where>[i]…".
+PyObject *toPythonTuple(const QVariantList &values, const QString &where);
+
+/// False with TypeError/OverflowError set naming the position below `where` ("result").
+bool fromPython(PyObject *object, QVariant *value, const QString &where);
+
+} // namespace PluginHost::Values

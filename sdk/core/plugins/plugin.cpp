@@ -1,0 +1,270 @@
+#include "plugin.h"
+#include "plugin_p.h"
+#include "pluginjobs.h"
+
+#include "pluginhost_plugins_debug.h"
+
+#include <QCoreApplication>
+#include <QPromise>
+#include <QThread>
+
+#include <condition_variable>
+
+namespace PluginHost
+{
+
+namespace
+{
+template<typename T>
+QFuture<T> readyFuture(const T &value)
+{
+    QPromise<T> promise;
+    promise.start();
+    promise.addResult(value);
+    promise.finish();
+    return promise.future();
+}
+
+bool onGuiThread()
+{
+    const QCoreApplication *application = QCoreApplication::instance();
+    return application && application->inherits("QGuiApplication") && QThread::currentThread() == application->thread();
+}
+} // namespace
+
+std::shared_ptr<Interpreter> PluginPrivate::startInterpreter() const
+{
+    const PluginMetaData &metaData = shared->metaData;
+    Interpreter::Config config;
+    config.isolation = metaData.isolation() == PluginMetaData::Isolation::Shared ? Interpreter::Isolation::SharedGil : Interpreter::Isolation::OwnGil;
+    config.allowExec = metaData.permissions().contains(QLatin1String("subprocess"));
+    config.name = metaData.id();
+    return Interpreter::start(config);
+}
+
+QFuture<CallResult> PluginPrivate::retire(const std::shared_ptr<Interpreter> &interpreter, std::optional<quint64> settleGeneration)
+{
+    auto result = std::make_shared<CallResult>();
+    auto promise = std::make_shared<QPromise<CallResult>>();
+    promise->start();
+    QFuture<CallResult> future = promise->future();
+    interpreter->post(makeUnloadJob(shared, result));
+    interpreter->stop();
+    interpreter->whenFinished([promise, result, settleGeneration, sharedState = shared] {
+        if (settleGeneration) {
+            sharedState->settle(*settleGeneration, Plugin::State::Unloaded, result->error());
+        }
+        promise->addResult(*result);
+        promise->finish();
+    });
+    return future;
+}
+
+void PluginPrivate::announce(QFuture<CallResult> future)
+{
+    future.then(q, [this](const CallResult &) {
+        Q_EMIT q->stateChanged(q->state());
+    });
+}
+
+Plugin::Plugin(const PluginMetaData &metaData, QObject *parent)
+    : QObject(parent)
+    , d(new PluginPrivate(metaData))
+{
+    d->q = this;
+}
+
+Plugin::~Plugin()
+{
+    std::shared_ptr<Interpreter> interpreter;
+    {
+        std::lock_guard lock(d->shared->mutex);
+        interpreter = std::move(d->shared->interpreter);
+        ++d->shared->generation;
+    }
+    if (interpreter) {
+        for (auto &job : interpreter->takeQueuedJobs()) {
+            job->discard(Job::DiscardReason::Unloaded, QStringLiteral("the plugin was destroyed"));
+        }
+        d->retire(interpreter, std::nullopt);
+    }
+}
+
+PluginMetaData Plugin::metaData() const
+{
+    return d->shared->metaData;
+}
+
+QString Plugin::id() const
+{
+    return d->shared->metaData.id();
+}
+
+Plugin::State Plugin::state() const
+{
+    std::lock_guard lock(d->shared->mutex);
+    return d->shared->state;
+}
+
+PluginError Plugin::lastError() const
+{
+    std::lock_guard lock(d->shared->mutex);
+    return d->shared->lastError;
+}
+
+qint64 Plugin::interpreterId() const
+{
+    std::lock_guard lock(d->shared->mutex);
+    return d->shared->interpreter && d->shared->state == State::Loaded ? d->shared->interpreter->id() : -1;
+}
+
+Plugin::Gil Plugin::gil() const
+{
+    std::lock_guard lock(d->shared->mutex);
+    if (d->shared->interpreter && d->shared->state == State::Loaded) {
+        return d->shared->interpreter->gil() == Interpreter::Isolation::OwnGil ? Gil::Own : Gil::Shared;
+    }
+    return d->shared->metaData.isolation() == PluginMetaData::Isolation::Isolated ? Gil::Own : Gil::Shared;
+}
+
+QFuture<CallResult> Plugin::load()
+{
+    std::unique_lock lock(d->shared->mutex);
+    if (d->shared->interpreter) {
+        return d->shared->state == State::Loading ? d->shared->pendingLoad : readyFuture(CallResult());
+    }
+    const quint64 generation = ++d->shared->generation;
+    d->shared->interpreter = d->startInterpreter();
+    d->shared->state = State::Loading;
+    d->shared->lastError = PluginError();
+
+    QPromise<CallResult> promise;
+    promise.start();
+    QFuture<CallResult> future = promise.future();
+    d->shared->pendingLoad = future;
+    d->shared->interpreter->post(makeLoadJob(d->shared, generation, QFuture<CallResult>(), std::move(promise)));
+    lock.unlock();
+
+    Q_EMIT stateChanged(State::Loading);
+    d->announce(future);
+    return future;
+}
+
+QFuture<CallResult> Plugin::unload()
+{
+    std::shared_ptr<Interpreter> interpreter;
+    quint64 generation = 0;
+    State previousState = State::Unloaded;
+    {
+        std::lock_guard lock(d->shared->mutex);
+        interpreter = std::move(d->shared->interpreter);
+        generation = ++d->shared->generation;
+        previousState = d->shared->state;
+        d->shared->state = interpreter ? State::Unloading : State::Unloaded;
+    }
+    if (!interpreter) {
+        if (previousState != State::Unloaded) {
+            Q_EMIT stateChanged(State::Unloaded);
+        }
+        return readyFuture(CallResult());
+    }
+    Q_EMIT stateChanged(State::Unloading);
+
+    for (auto &job : interpreter->takeQueuedJobs()) {
+        job->discard(Job::DiscardReason::Unloaded, QStringLiteral("the plugin was unloaded before the call ran"));
+    }
+    QFuture<CallResult> future = d->retire(interpreter, generation);
+    d->announce(future);
+    return future;
+}
+
+QFuture<CallResult> Plugin::reload()
+{
+    std::deque<std::unique_ptr<Job>> staleLoads;
+    std::unique_lock lock(d->shared->mutex);
+    std::shared_ptr<Interpreter> previous = std::move(d->shared->interpreter);
+    const quint64 generation = ++d->shared->generation;
+
+    QFuture<CallResult> previousInstance;
+    std::deque<std::unique_ptr<Job>> carriedOver;
+    if (previous) {
+        for (auto &job : previous->takeQueuedJobs()) {
+            (isLoadJob(*job) ? staleLoads : carriedOver).push_back(std::move(job));
+        }
+        previousInstance = d->retire(previous, std::nullopt);
+    }
+
+    d->shared->interpreter = d->startInterpreter();
+    d->shared->state = State::Loading;
+    d->shared->lastError = PluginError();
+    QPromise<CallResult> promise;
+    promise.start();
+    QFuture<CallResult> future = promise.future();
+    d->shared->pendingLoad = future;
+    d->shared->interpreter->post(makeLoadJob(d->shared, generation, previousInstance, std::move(promise)));
+    for (auto &job : carriedOver) {
+        d->shared->interpreter->post(std::move(job));
+    }
+    lock.unlock();
+
+    for (auto &job : staleLoads) {
+        job->discard(Job::DiscardReason::Unloaded, QStringLiteral("a reload replaced this load"));
+    }
+    Q_EMIT stateChanged(State::Loading);
+    d->announce(future);
+    return future;
+}
+
+QFuture<QVariant> Plugin::call(const QString &function, const QVariantList &arguments)
+{
+    QPromise<QVariant> promise;
+    promise.start();
+    QFuture<QVariant> future = promise.future();
+    std::unique_ptr<Job> job = makeCallJob(id(), function, arguments, std::move(promise));
+    QString reason;
+    {
+        std::lock_guard lock(d->shared->mutex);
+        if (d->shared->interpreter) {
+            job = d->shared->interpreter->tryPost(std::move(job));
+        }
+        if (job) {
+            reason = d->shared->state == State::Failed ? QStringLiteral("the plugin failed to load: %1").arg(d->shared->lastError.errorText())
+                                                       : QStringLiteral("the plugin is not loaded; load it first");
+        }
+    }
+    if (job) {
+        job->discard(Job::DiscardReason::Unloaded, reason);
+    }
+    return future;
+}
+
+CallResult Plugin::callBlocking(const QString &function, const QVariantList &arguments, std::chrono::milliseconds timeout)
+{
+    if (onGuiThread()) {
+        qCWarning(PLUGINHOST_PLUGINS) << "callBlocking() refused on the GUI thread for" << id() << function << "- use call()";
+        return PluginError(PluginError::Kind::InvalidValue,
+                           id(),
+                           QStringLiteral("callBlocking(%1) was called on the GUI thread, which must never wait for a plugin; use call() and .then()").arg(function));
+    }
+    struct Waiter {
+        std::mutex mutex;
+        std::condition_variable finished;
+        bool done = false;
+    };
+    auto waiter = std::make_shared<Waiter>();
+    QFuture<QVariant> future = call(function, arguments);
+    future.then(QtFuture::Launch::Sync, [waiter](const QFuture<QVariant> &) {
+        std::lock_guard lock(waiter->mutex);
+        waiter->done = true;
+        waiter->finished.notify_all();
+    });
+    std::unique_lock lock(waiter->mutex);
+    if (!waiter->finished.wait_for(lock, timeout, [&waiter] {
+            return waiter->done;
+        })) {
+        return PluginError(PluginError::Kind::TimedOut, id(), QStringLiteral("%1() did not return within %2 ms").arg(function).arg(timeout.count()));
+    }
+    return CallResult::fromFuture(future);
+}
+
+} // namespace PluginHost

@@ -1,0 +1,104 @@
+#pragma once
+
+#include "pluginerror.h"
+#include "pluginhostcore_export.h"
+#include "pluginmetadata.h"
+
+#include <QFuture>
+#include <QObject>
+#include <QVariant>
+
+#include <chrono>
+#include <memory>
+
+namespace PluginHost
+{
+
+class PluginManager;
+class PluginPrivate;
+
+/*!
+ * \class PluginHost::Plugin
+ * \brief One Python plugin: its metadata, its state, and calls into it.
+ *
+ * A loaded plugin runs in a subinterpreter of its own, on a thread of its own, with its
+ * own GIL (or the shared one, for `"X-PluginHost-Isolation": "shared"`). Everything here
+ * may be called from any thread; signals are emitted on the thread the Plugin lives in
+ * (the PluginManager's).
+ *
+ * Calls never block the caller:
+ * \code
+ * plugin->call(QStringLiteral("greet"), {QStringLiteral("Ada")})
+ *     .then(this, [this](const QVariant &greeting) { showGreeting(greeting.toString()); })
+ *     .onFailed(this, [](const PluginHost::CallError &failure) { qWarning() << failure.error().errorText(); });
+ * \endcode
+ *
+ * Calls are delivered in the order they were made. A call made while the plugin is
+ * loading or reloading waits for it; a call to an unloaded plugin fails with
+ * PluginError::Kind::Unloaded; unloading fails the calls still queued with the same kind.
+ *
+ * \since 0.1
+ */
+class PLUGINHOSTCORE_EXPORT Plugin : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(QString id READ id CONSTANT)
+    Q_PROPERTY(State state READ state NOTIFY stateChanged)
+public:
+    enum class State {
+        Unloaded,
+        Loading, ///< interpreter starting, entry module importing, on_load() running
+        Loaded,
+        Unloading,
+        Failed, ///< the last load failed; lastError() says why
+    };
+    Q_ENUM(State)
+
+    enum class Gil {
+        Own, ///< a per-interpreter GIL: runs in parallel with every other plugin
+        Shared, ///< the main interpreter's GIL, shared with other "shared" plugins
+    };
+    Q_ENUM(Gil)
+
+    ~Plugin() override;
+
+    PluginMetaData metaData() const;
+    QString id() const;
+    State state() const;
+    /// The error of the last failed load, unload or reload; no error otherwise.
+    PluginError lastError() const;
+    /// CPython's id of the plugin's interpreter, or -1 when not loaded.
+    qint64 interpreterId() const;
+    /// The GIL the plugin's interpreter really has (only meaningful while loaded).
+    Gil gil() const;
+
+    /// Starts the plugin in a fresh interpreter. The future carries an error when it failed.
+    QFuture<CallResult> load();
+    /// Calls on_unload(), ends the interpreter. Queued calls fail with Kind::Unloaded.
+    /// The future's value is what on_unload() returned; the next load() receives it.
+    QFuture<CallResult> unload();
+    /// Unload and load into a fresh interpreter (never importlib.reload). State from
+    /// on_unload() is handed over; calls queued meanwhile go to the new instance.
+    QFuture<CallResult> reload();
+
+    /*!
+     * Calls `function` of the plugin's entry module with `arguments` (copied into Python
+     * values). The future fails with a CallError when Python raised, the function does not
+     * exist, a value cannot cross, or the plugin is not loaded.
+     */
+    QFuture<QVariant> call(const QString &function, const QVariantList &arguments = {});
+
+    /// Blocking variant for worker threads: waits up to `timeout`. Refused (with an error) on the
+    /// GUI thread of a QGuiApplication, which must never wait for a plugin.
+    CallResult callBlocking(const QString &function, const QVariantList &arguments = {}, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+Q_SIGNALS:
+    void stateChanged(PluginHost::Plugin::State state);
+
+private:
+    friend class PluginManager;
+    explicit Plugin(const PluginMetaData &metaData, QObject *parent);
+    std::unique_ptr<PluginPrivate> const d;
+};
+
+} // namespace PluginHost

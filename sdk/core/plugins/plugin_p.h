@@ -1,0 +1,62 @@
+#pragma once
+
+#include "plugin.h"
+#include "runtime/interpreter.h"
+
+#include <mutex>
+#include <optional>
+
+namespace PluginHost
+{
+
+// What the Plugin (on its thread) and its jobs (on the interpreter's thread) share.
+struct PluginShared {
+    explicit PluginShared(const PluginMetaData &data)
+        : metaData(data)
+    {
+    }
+
+    // Sets state and error unless a later load, unload or reload has begun since `ofGeneration`.
+    void settle(quint64 ofGeneration, Plugin::State newState, const PluginError &error)
+    {
+        std::lock_guard lock(mutex);
+        if (generation != ofGeneration) {
+            return;
+        }
+        state = newState;
+        lastError = error;
+        if (newState == Plugin::State::Failed) {
+            interpreter.reset(); // it stops itself; calls made from now on fail at once
+        }
+    }
+
+    const PluginMetaData metaData;
+
+    mutable std::mutex mutex;
+    Plugin::State state = Plugin::State::Unloaded;
+    PluginError lastError;
+    std::shared_ptr<Interpreter> interpreter;
+    quint64 generation = 0;
+    QVariant stateForNextLoad; // what on_unload() returned last time
+    QFuture<CallResult> pendingLoad;
+};
+
+class PluginPrivate
+{
+public:
+    explicit PluginPrivate(const PluginMetaData &metaData)
+        : shared(std::make_shared<PluginShared>(metaData))
+    {
+    }
+
+    // Posts on_unload() to `interpreter` and stops it; the future finishes once the interpreter is gone.
+    // With settleGeneration, the plugin becomes Unloaded then (unless something began since).
+    QFuture<CallResult> retire(const std::shared_ptr<Interpreter> &interpreter, std::optional<quint64> settleGeneration);
+    std::shared_ptr<Interpreter> startInterpreter() const;
+    void announce(QFuture<CallResult> future);
+
+    Plugin *q = nullptr;
+    std::shared_ptr<PluginShared> shared;
+};
+
+} // namespace PluginHost

@@ -1,0 +1,336 @@
+#include "runtime/pythonshim.h" // Python.h comes before any Qt header
+
+#include "pluginjobs.h"
+
+#include "bridge/pythonerror.h"
+#include "bridge/values.h"
+#include "runtime/pyref.h"
+#include "runtime/runtime.h"
+
+#include "pluginhost_plugins_debug.h"
+
+#include <QDir>
+#include <QRegularExpression>
+
+namespace PluginHost
+{
+
+namespace
+{
+
+// Per interpreter, on its thread: the plugin's Python objects.
+class PluginContext : public InterpreterContext
+{
+public:
+    QString pluginId;
+    PyRef module;
+    PluginError loadError;
+    QVariant previousState; // what on_unload() of the previous instance returned
+
+    static PluginContext *of(Interpreter &interpreter)
+    {
+        return static_cast<PluginContext *>(interpreter.context());
+    }
+};
+
+PyObject *fromQString(const QString &text)
+{
+    return PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, text.utf16(), text.size());
+}
+
+bool setSysPath(const QString &pluginDirectory)
+{
+    PyRef path = PyRef::steal(PyList_New(0));
+    if (!path) {
+        return false;
+    }
+    QStringList entries{pluginDirectory};
+    entries += Runtime::instance()->basePath();
+    for (const QString &entry : std::as_const(entries)) {
+        PyRef item = PyRef::steal(fromQString(entry));
+        if (!item || PyList_Append(path.get(), item.get()) < 0) {
+            return false;
+        }
+    }
+    return PySys_SetObject("path", path.get()) == 0;
+}
+
+// Turns CPython's "module X does not support loading in subinterpreters" into advice.
+void explainSubinterpreterImport(PluginError &error, const PluginMetaData &metaData)
+{
+    static const QRegularExpression unsupported(QStringLiteral("module (\\S+) does not support loading in subinterpreters"));
+    const QRegularExpressionMatch match = unsupported.match(error.message());
+    if (!match.hasMatch()) {
+        return;
+    }
+    if (metaData.isolation() == PluginMetaData::Isolation::Isolated) {
+        error.setMessage(QStringLiteral("the extension module '%1' does not support isolated subinterpreters (a per-interpreter GIL). "
+                                        "Set \"X-PluginHost-Isolation\": \"shared\" in %2 to run this plugin under the shared GIL, "
+                                        "or use a version of '%1' that supports PEP 684")
+                             .arg(match.captured(1), metaData.metaDataFile()));
+    } else {
+        error.setMessage(QStringLiteral("the extension module '%1' does not support subinterpreters at all, not even with a shared GIL; "
+                                        "it can only run in a separate process")
+                             .arg(match.captured(1)));
+    }
+}
+
+// Calls module.<name>() if the module defines it. `result` receives its return value.
+PluginError callHook(PluginContext &context, const char *name, QVariant *result)
+{
+    PyRef hook = PyRef::steal(PyObject_GetAttrString(context.module.get(), name));
+    if (!hook) {
+        PyErr_Clear();
+        return PluginError();
+    }
+    PyRef returned = PyRef::steal(PyObject_CallNoArgs(hook.get()));
+    if (!returned) {
+        return takePythonError(PluginError::Kind::PythonException, context.pluginId);
+    }
+    if (result && !Values::fromPython(returned.get(), result, QStringLiteral("the value %1() returned").arg(QLatin1String(name)))) {
+        return takePythonError(PluginError::Kind::InvalidValue, context.pluginId);
+    }
+    return PluginError();
+}
+
+QStringList callableNames(PyObject *module)
+{
+    QStringList names;
+    PyObject *dict = PyModule_GetDict(module); // borrowed
+    Py_ssize_t cursor = 0;
+    PyObject *key = nullptr;
+    PyObject *value = nullptr;
+    while (PyDict_Next(dict, &cursor, &key, &value)) {
+        const char *utf8 = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : nullptr;
+        if (utf8 && utf8[0] != '_' && PyCallable_Check(value) && !PyType_Check(value) && !PyModule_Check(value)) {
+            names.append(QString::fromUtf8(utf8));
+        }
+    }
+    PyErr_Clear();
+    names.sort();
+    return names;
+}
+
+class LoadJob : public Job
+{
+public:
+    LoadJob(std::shared_ptr<PluginShared> shared, quint64 generation, QFuture<CallResult> previousInstance, QPromise<CallResult> promise)
+        : m_shared(std::move(shared))
+        , m_generation(generation)
+        , m_previousInstance(std::move(previousInstance))
+        , m_promise(std::move(promise))
+    {
+    }
+
+    int run(Interpreter &interpreter) override
+    {
+        const PluginMetaData &metaData = m_shared->metaData;
+        auto context = std::make_shared<PluginContext>();
+        context->pluginId = metaData.id();
+        if (m_previousInstance.isValid()) {
+            // The old interpreter ends on its own thread; never hold a GIL while waiting for it.
+            Py_BEGIN_ALLOW_THREADS m_previousInstance.waitForFinished();
+            Py_END_ALLOW_THREADS
+            context->previousState = m_previousInstance.result().value();
+        } else {
+            std::lock_guard lock(m_shared->mutex);
+            context->previousState = m_shared->stateForNextLoad;
+        }
+        interpreter.setContext(context);
+
+        PluginError error;
+        if (!setSysPath(metaData.directory())) {
+            error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
+        }
+        if (!error.isError()) {
+            context->module = PyRef::steal(PyImport_ImportModule(metaData.entryPoint().toUtf8().constData()));
+            if (!context->module) {
+                error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
+                explainSubinterpreterImport(error, metaData);
+            }
+        }
+        if (!error.isError()) {
+            error = callHook(*context, "on_load", nullptr);
+            if (error.isError()) {
+                error.setKind(PluginError::Kind::LoadFailed);
+            }
+        }
+
+        if (error.isError()) {
+            context->module = PyRef();
+            context->loadError = error;
+            qCWarning(PLUGINHOST_PLUGINS).noquote() << "loading" << metaData.id() << "failed:" << error.errorText();
+            m_shared->settle(m_generation, Plugin::State::Failed, error);
+            interpreter.stop();
+            complete(error);
+        } else {
+            qCDebug(PLUGINHOST_PLUGINS) << "loaded" << metaData.id() << "in interpreter" << interpreter.id();
+            m_shared->settle(m_generation, Plugin::State::Loaded, PluginError());
+            complete(CallResult());
+        }
+        return 0;
+    }
+
+    void discard(DiscardReason reason, const QString &detail) override
+    {
+        const PluginError error(reason == DiscardReason::InterpreterFailed ? PluginError::Kind::InterpreterFailed : PluginError::Kind::Unloaded,
+                                m_shared->metaData.id(),
+                                detail);
+        m_shared->settle(m_generation, Plugin::State::Failed, error);
+        complete(error);
+    }
+
+private:
+    void complete(const CallResult &result)
+    {
+        m_promise.addResult(result);
+        m_promise.finish();
+    }
+
+    std::shared_ptr<PluginShared> m_shared;
+    const quint64 m_generation;
+    QFuture<CallResult> m_previousInstance;
+    QPromise<CallResult> m_promise;
+};
+
+class CallJob : public Job
+{
+public:
+    CallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, QPromise<QVariant> promise)
+        : m_pluginId(pluginId)
+        , m_function(function)
+        , m_arguments(arguments)
+        , m_promise(std::move(promise))
+    {
+    }
+
+    int run(Interpreter &interpreter) override
+    {
+        PluginContext *context = PluginContext::of(interpreter);
+        if (!context || !context->module) {
+            fail(context && context->loadError.isError() ? context->loadError
+                                                         : PluginError(PluginError::Kind::Unloaded, m_pluginId, QStringLiteral("the plugin is not loaded")));
+            return 0;
+        }
+        PyRef function = lookUp(*context);
+        if (!function) {
+            return 0;
+        }
+        PyRef arguments = PyRef::steal(Values::toPythonTuple(m_arguments, QStringLiteral("args")));
+        if (!arguments) {
+            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+            return 0;
+        }
+        PyRef returned = PyRef::steal(PyObject_Call(function.get(), arguments.get(), nullptr));
+        if (!returned) {
+            fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
+            return 0;
+        }
+        QVariant value;
+        if (!Values::fromPython(returned.get(), &value, QStringLiteral("the result of %1()").arg(m_function))) {
+            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+            return 0;
+        }
+        m_promise.addResult(value);
+        m_promise.finish();
+        return 0;
+    }
+
+    void discard(DiscardReason reason, const QString &detail) override
+    {
+        fail(PluginError(reason == DiscardReason::InterpreterFailed ? PluginError::Kind::InterpreterFailed : PluginError::Kind::Unloaded,
+                         m_pluginId,
+                         QStringLiteral("%1() did not run: %2").arg(m_function, detail)));
+    }
+
+private:
+    PyRef lookUp(PluginContext &context)
+    {
+        PyRef function;
+        if (!m_function.startsWith(QLatin1Char('_'))) {
+            function = PyRef::steal(PyObject_GetAttrString(context.module.get(), m_function.toUtf8().constData()));
+            PyErr_Clear();
+        }
+        if (!function || !PyCallable_Check(function.get()) || PyType_Check(function.get()) || PyModule_Check(function.get())) {
+            const QStringList available = callableNames(context.module.get());
+            fail(PluginError(PluginError::Kind::NotFound,
+                             m_pluginId,
+                             QStringLiteral("no function '%1'; it has: %2").arg(m_function, available.isEmpty() ? QStringLiteral("(none)") : available.join(QLatin1String(", ")))));
+            return PyRef();
+        }
+        return function;
+    }
+
+    void fail(const PluginError &error)
+    {
+        m_promise.setException(CallError(error));
+        m_promise.finish();
+    }
+
+    const QString m_pluginId;
+    const QString m_function;
+    const QVariantList m_arguments;
+    QPromise<QVariant> m_promise;
+};
+
+class UnloadJob : public Job
+{
+public:
+    UnloadJob(std::shared_ptr<PluginShared> shared, std::shared_ptr<CallResult> result)
+        : m_shared(std::move(shared))
+        , m_result(std::move(result))
+    {
+    }
+
+    int run(Interpreter &interpreter) override
+    {
+        PluginContext *context = PluginContext::of(interpreter);
+        if (!context || !context->module) {
+            return 0; // never loaded: nothing to hand over
+        }
+        QVariant state;
+        const PluginError error = callHook(*context, "on_unload", &state);
+        if (error.isError()) {
+            qCWarning(PLUGINHOST_PLUGINS).noquote() << "on_unload() of" << context->pluginId << "failed:" << error.errorText();
+            *m_result = error;
+        } else {
+            *m_result = state;
+            std::lock_guard lock(m_shared->mutex);
+            m_shared->stateForNextLoad = state;
+        }
+        context->module = PyRef();
+        return 0;
+    }
+
+    void discard(DiscardReason, const QString &) override
+    {
+    }
+
+private:
+    std::shared_ptr<PluginShared> m_shared;
+    std::shared_ptr<CallResult> m_result;
+};
+
+} // namespace
+
+std::unique_ptr<Job> makeLoadJob(std::shared_ptr<PluginShared> shared, quint64 generation, QFuture<CallResult> previousInstance, QPromise<CallResult> promise)
+{
+    return std::make_unique<LoadJob>(std::move(shared), generation, std::move(previousInstance), std::move(promise));
+}
+
+bool isLoadJob(const Job &job)
+{
+    return dynamic_cast<const LoadJob *>(&job) != nullptr;
+}
+
+std::unique_ptr<Job> makeCallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, QPromise<QVariant> promise)
+{
+    return std::make_unique<CallJob>(pluginId, function, arguments, std::move(promise));
+}
+
+std::unique_ptr<Job> makeUnloadJob(std::shared_ptr<PluginShared> shared, std::shared_ptr<CallResult> result)
+{
+    return std::make_unique<UnloadJob>(std::move(shared), std::move(result));
+}
+
+} // namespace PluginHost

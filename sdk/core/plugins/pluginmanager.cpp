@@ -1,0 +1,153 @@
+#include "pluginmanager.h"
+
+#include "pluginhost_plugins_debug.h"
+
+#include <QHash>
+#include <QPromise>
+#include <QThread>
+
+#include <atomic>
+
+namespace PluginHost
+{
+
+class PluginManagerPrivate
+{
+public:
+    QStringList searchPaths;
+    QList<Plugin *> plugins; // in discovery order
+    QHash<QString, Plugin *> pluginsById;
+    QList<PluginMetaData::Failure> failures;
+    std::chrono::milliseconds shutdownTimeout = std::chrono::seconds(10);
+};
+
+PluginManager::PluginManager(QObject *parent)
+    : QObject(parent)
+    , d(new PluginManagerPrivate)
+{
+}
+
+PluginManager::~PluginManager()
+{
+    // Unload everything and give each interpreter a bounded time to end.
+    QList<QFuture<CallResult>> unloading;
+    for (Plugin *plugin : std::as_const(d->plugins)) {
+        unloading.append(plugin->unload());
+    }
+    const auto deadline = std::chrono::steady_clock::now() + d->shutdownTimeout;
+    for (int i = 0; i < unloading.size(); ++i) {
+        QFuture<CallResult> &future = unloading[i];
+        while (!future.isFinished() && std::chrono::steady_clock::now() < deadline) {
+            QThread::msleep(1);
+        }
+        if (!future.isFinished()) {
+            qCWarning(PLUGINHOST_PLUGINS) << "plugin" << d->plugins.at(i)->id() << "did not unload within" << d->shutdownTimeout.count()
+                                          << "ms; its interpreter is left behind";
+        }
+    }
+    qDeleteAll(d->plugins);
+}
+
+void PluginManager::setSearchPaths(const QStringList &paths)
+{
+    d->searchPaths = paths;
+}
+
+QStringList PluginManager::searchPaths() const
+{
+    return d->searchPaths;
+}
+
+void PluginManager::discover()
+{
+    const PluginMetaData::Discovery found = PluginMetaData::discover(d->searchPaths);
+    for (const PluginMetaData &metaData : found.plugins) {
+        if (d->pluginsById.contains(metaData.id())) {
+            continue;
+        }
+        auto *plugin = new Plugin(metaData, this);
+        connect(plugin, &Plugin::stateChanged, this, [this, plugin](Plugin::State state) {
+            Q_EMIT pluginStateChanged(plugin, state);
+        });
+        d->plugins.append(plugin);
+        d->pluginsById.insert(metaData.id(), plugin);
+    }
+    d->failures = found.failures;
+    for (const PluginMetaData::Failure &failure : std::as_const(d->failures)) {
+        qCWarning(PLUGINHOST_PLUGINS).noquote() << "not a usable plugin:" << failure.errorText;
+    }
+    Q_EMIT pluginsChanged();
+}
+
+QList<Plugin *> PluginManager::plugins() const
+{
+    return d->plugins;
+}
+
+Plugin *PluginManager::plugin(const QString &id) const
+{
+    return d->pluginsById.value(id);
+}
+
+QList<PluginMetaData::Failure> PluginManager::failures() const
+{
+    return d->failures;
+}
+
+namespace
+{
+QFuture<void> whenAll(const QList<QFuture<CallResult>> &futures)
+{
+    struct Countdown {
+        QPromise<void> promise;
+        std::atomic<qsizetype> remaining;
+    };
+    auto countdown = std::make_shared<Countdown>();
+    countdown->remaining = futures.size();
+    countdown->promise.start();
+    QFuture<void> all = countdown->promise.future();
+    if (futures.isEmpty()) {
+        countdown->promise.finish();
+    }
+    for (QFuture<CallResult> future : futures) { // then() is not const in Qt 6.4
+        future.then(QtFuture::Launch::Sync, [countdown](const CallResult &) {
+            if (--countdown->remaining == 0) {
+                countdown->promise.finish();
+            }
+        });
+    }
+    return all;
+}
+} // namespace
+
+QFuture<void> PluginManager::loadAll()
+{
+    QList<QFuture<CallResult>> loading;
+    for (Plugin *plugin : std::as_const(d->plugins)) {
+        if (plugin->metaData().isEnabledByDefault() && plugin->state() != Plugin::State::Loaded) {
+            loading.append(plugin->load());
+        }
+    }
+    return whenAll(loading);
+}
+
+QFuture<void> PluginManager::unloadAll()
+{
+    QList<QFuture<CallResult>> unloading;
+    for (Plugin *plugin : std::as_const(d->plugins)) {
+        unloading.append(plugin->unload());
+    }
+    return whenAll(unloading);
+}
+
+std::chrono::milliseconds PluginManager::shutdownTimeout() const
+{
+    return d->shutdownTimeout;
+}
+
+void PluginManager::setShutdownTimeout(std::chrono::milliseconds timeout)
+{
+    d->shutdownTimeout = timeout;
+}
+
+} // namespace PluginHost

@@ -1,0 +1,226 @@
+#include "pythonshim.h" // Python.h comes before any Qt header
+
+#include "runtime.h"
+#include "runtime_p.h"
+
+#include "pluginhost_runtime_debug.h"
+
+#include <QDir>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+namespace PluginHost
+{
+
+class Runtime::Private
+{
+public:
+    void run();
+
+    Options options;
+    QStringList basePath;
+    QString startError;
+
+    // The main interpreter lives on this thread: it initializes CPython, releases the
+    // GIL and, at shutdown, takes it back to finalize. No plugin code ever runs there.
+    std::thread mainThread;
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool started = false;
+    bool stopRequested = false;
+};
+
+namespace
+{
+std::mutex s_instanceMutex;
+std::unique_ptr<Runtime> s_instance;
+Runtime::Options s_options;
+bool s_failed = false;
+std::atomic<int> s_liveInterpreters{0};
+
+// Finalizes CPython when the process ends without an explicit shutdown().
+struct ExitGuard {
+    ~ExitGuard()
+    {
+        Runtime::shutdown();
+    }
+} s_exitGuard;
+} // namespace
+
+void Runtime::Private::run()
+{
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.use_environment = options.useEnvironment ? 1 : 0;
+    config.site_import = options.importSite ? 1 : 0;
+    config.user_site_directory = 0;
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+
+    const QString home = options.pythonHome.isEmpty() ? QStringLiteral(PLUGINHOST_PYTHON_HOME) : options.pythonHome;
+    PyStatus status = PyConfig_SetString(&config, &config.home, home.toStdWString().c_str());
+    if (!PyStatus_Exception(status)) {
+        status = PyConfig_SetString(&config, &config.program_name, L"pluginhost");
+    }
+    if (!PyStatus_Exception(status)) {
+        status = Py_InitializeFromConfig(&config);
+    }
+    PyConfig_Clear(&config);
+
+    if (PyStatus_Exception(status)) {
+        std::lock_guard lock(mutex);
+        startError = QStringLiteral("CPython did not start (home %1): %2%3")
+                         .arg(home, QString::fromUtf8(status.func ? status.func : ""), QString::fromUtf8(status.err_msg ? status.err_msg : "unknown error"));
+        started = true;
+        changed.notify_all();
+        return;
+    }
+
+    QStringList path;
+    if (PyObject *sysPath = PySys_GetObject("path"); sysPath && PyList_Check(sysPath)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(sysPath); ++i) {
+            if (const char *entry = PyUnicode_AsUTF8(PyList_GET_ITEM(sysPath, i))) {
+                path.append(QString::fromUtf8(entry));
+            }
+        }
+    }
+    PyErr_Clear();
+    for (const QString &extra : std::as_const(options.extraPaths)) {
+        path.append(QDir(extra).absolutePath());
+    }
+
+    PyThreadState *mainThreadState = PyEval_SaveThread();
+    {
+        std::unique_lock lock(mutex);
+        basePath = path;
+        started = true;
+        changed.notify_all();
+        changed.wait(lock, [this] {
+            return stopRequested;
+        });
+    }
+    PyEval_RestoreThread(mainThreadState);
+    if (Py_FinalizeEx() != 0) {
+        qCWarning(PLUGINHOST_RUNTIME) << "CPython reported an error while finalizing";
+    }
+}
+
+Runtime::Runtime()
+    : d(new Private)
+{
+}
+
+Runtime::~Runtime() = default;
+
+bool Runtime::configure(const Options &options)
+{
+    std::lock_guard lock(s_instanceMutex);
+    if (s_instance || s_failed) {
+        return false;
+    }
+    s_options = options;
+    return true;
+}
+
+Runtime *Runtime::instance()
+{
+    std::lock_guard lock(s_instanceMutex);
+    if (s_instance) {
+        return s_instance.get();
+    }
+    if (s_failed) {
+        return nullptr;
+    }
+
+    std::unique_ptr<Runtime> runtime(new Runtime);
+    Private *d = runtime->d.get();
+    d->options = s_options;
+    d->mainThread = std::thread([d] {
+        d->run();
+    });
+    {
+        std::unique_lock startLock(d->mutex);
+        d->changed.wait(startLock, [d] {
+            return d->started;
+        });
+    }
+    if (!d->startError.isEmpty()) {
+        qCCritical(PLUGINHOST_RUNTIME).noquote() << d->startError;
+        d->mainThread.join();
+        s_failed = true;
+        return nullptr;
+    }
+    qCDebug(PLUGINHOST_RUNTIME) << "CPython" << pythonVersion() << "started; sys.path" << d->basePath;
+    s_instance = std::move(runtime);
+    return s_instance.get();
+}
+
+bool Runtime::shutdown()
+{
+    std::lock_guard lock(s_instanceMutex);
+    if (!s_instance) {
+        return true;
+    }
+    Private *d = s_instance->d.get();
+    if (const int live = s_liveInterpreters.load(); live > 0) {
+        qCWarning(PLUGINHOST_RUNTIME) << "not finalizing CPython:" << live << "interpreter(s) still running";
+        // Their threads still use CPython: leave the runtime (and its thread) alive until exit.
+        d->mainThread.detach();
+        (void)s_instance.release();
+        s_failed = true;
+        return false;
+    }
+    {
+        std::lock_guard stateLock(d->mutex);
+        d->stopRequested = true;
+        d->changed.notify_all();
+    }
+    d->mainThread.join();
+    s_instance.reset();
+    s_failed = true; // CPython cannot be initialized twice safely in one process
+    return true;
+}
+
+QString Runtime::pythonVersion()
+{
+    const QString full = QString::fromUtf8(Py_GetVersion());
+    return full.section(QLatin1Char(' '), 0, 0);
+}
+
+QString Runtime::compiledPythonVersion()
+{
+    return QStringLiteral("%1.%2").arg(PY_MAJOR_VERSION).arg(PY_MINOR_VERSION);
+}
+
+QStringList Runtime::basePath() const
+{
+    return d->basePath;
+}
+
+const Runtime::Options &Runtime::options() const
+{
+    return d->options;
+}
+
+namespace RuntimeInternal
+{
+std::mutex &creationMutex()
+{
+    static std::mutex mutex;
+    return mutex;
+}
+
+void interpreterStarted()
+{
+    ++s_liveInterpreters;
+}
+
+void interpreterFinished()
+{
+    --s_liveInterpreters;
+}
+} // namespace RuntimeInternal
+
+} // namespace PluginHost
