@@ -1,7 +1,12 @@
 # pluginhost_strict_target(<target>): warnings (and, with PLUGINHOST_WERROR, errors) and
 # sanitizers for code we own. Third-party code never goes through this.
 function(pluginhost_strict_target target)
-    target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow=local -Wnon-virtual-dtor)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wnon-virtual-dtor)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+        target_compile_options(${target} PRIVATE -Wshadow=local)
+    else()
+        target_compile_options(${target} PRIVATE -Wshadow-uncaptured-local)
+    endif()
     if(PLUGINHOST_WERROR)
         target_compile_options(${target} PRIVATE -Werror)
     endif()

@@ -284,8 +284,8 @@ bool Reader::checkHostKeyNames(const QJsonObject &json)
 
 bool Reader::readKPlugin(const QJsonObject &kplugin, PluginMetaDataPrivate &data)
 {
-    static const QRegularExpression validId(QStringLiteral("^[A-Za-z0-9._-]+$"));
-    static const QRegularExpression translatedKey(QStringLiteral("^(Name|Description)\\[[^\\]]+\\]$"));
+    static const QRegularExpression validId(QRegularExpression::anchoredPattern(QStringLiteral("[A-Za-z0-9._-]+")));
+    static const QRegularExpression translatedKey(QRegularExpression::anchoredPattern(QStringLiteral("(%1|%2)\\[[^\\]]+\\]").arg(NameKey, DescriptionKey)));
 
     QString name;
     QString description;
@@ -346,7 +346,7 @@ bool Reader::readAuthors(const QJsonValue &authors, QStringList *names)
 
 bool Reader::readEntryPoint(const QJsonObject &json, QString *entryPoint)
 {
-    static const QRegularExpression moduleName(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$"));
+    static const QRegularExpression moduleName(QRegularExpression::anchoredPattern(QStringLiteral("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*")));
 
     if (!readString(json, EntryPointKey, Presence::Required, QStringLiteral("\"echo\" for the package echo/ or the module echo.py"), entryPoint)) {
         return false;
@@ -359,7 +359,8 @@ bool Reader::readEntryPoint(const QJsonObject &json, QString *entryPoint)
     }
     if (entryPoint->section(u'.', 0, 0) == QLatin1String("pluginhost")) {
         return fail(EntryPointKey,
-                    QStringLiteral("%1: \"pluginhost\" is the SDK's own module and cannot be a plugin's package; rename the plugin's package").arg(quoted(*entryPoint)));
+                    QStringLiteral("%1: \"pluginhost\" is the SDK's own module and cannot be a plugin's package; rename the plugin's package")
+                        .arg(quoted(*entryPoint)));
     }
     const QString modulePath = QDir(m_directory).filePath(QString(*entryPoint).replace(u'.', u'/'));
     const QString package = modulePath + QLatin1String("/__init__.py");
@@ -379,8 +380,9 @@ bool Reader::readPermissions(const QJsonValue &permissions, QStringList *names)
         return true;
     }
     if (!permissions.isArray()) {
-        return fail(PermissionsKey,
-                    QStringLiteral("must be an array of strings, not %1; write e.g. \"%2\": [\"network\"] (%3)").arg(describe(permissions), PermissionsKey, known));
+        return fail(
+            PermissionsKey,
+            QStringLiteral("must be an array of strings, not %1; write e.g. \"%2\": [\"network\"] (%3)").arg(describe(permissions), PermissionsKey, known));
     }
     const QJsonArray entries = permissions.toArray();
     for (qsizetype i = 0; i < entries.size(); ++i) {
@@ -454,7 +456,8 @@ PluginMetaData PluginMetaData::fromDirectory(const QString &directory, QString *
     };
 
     if (directory.isEmpty() || !QFileInfo(path).isDir()) {
-        return failed(QStringLiteral("%1: no such folder; pass the folder that holds the plugin's metadata.json").arg(directory.isEmpty() ? QStringLiteral("\"\"") : path));
+        return failed(QStringLiteral("%1: no such folder; pass the folder that holds the plugin's metadata.json")
+                          .arg(directory.isEmpty() ? QStringLiteral("\"\"") : path));
     }
     if (!QFileInfo::exists(file)) {
         return failed(QStringLiteral("%1: no metadata.json; a plugin folder needs one (%2)").arg(path, SchemaHint));
