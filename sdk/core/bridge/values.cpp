@@ -1,6 +1,7 @@
 #include "values.h"
 
 #include <QStringList>
+#include <QSysInfo>
 
 namespace PluginHost::Values
 {
@@ -35,11 +36,6 @@ PyObject *raise(PyObject *type, const Position &position, const QString &what)
 {
     PyErr_SetString(type, (position.text() + QLatin1String(": ") + what).toUtf8().constData());
     return nullptr;
-}
-
-PyObject *fromQString(const QString &text)
-{
-    return PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, text.utf16(), text.size());
 }
 
 PyObject *convertToPython(const QVariant &value, const Position &position, int depth);
@@ -243,6 +239,12 @@ bool convertFromPython(PyObject *object, QVariant *value, const Position &positi
     return false;
 }
 } // namespace
+
+PyObject *fromQString(const QString &text)
+{
+    int byteOrder = QSysInfo::ByteOrder == QSysInfo::LittleEndian ? -1 : 1;
+    return PyUnicode_DecodeUTF16(reinterpret_cast<const char *>(text.utf16()), text.size() * 2, "replace", &byteOrder);
+}
 
 PyObject *toPython(const QVariant &value, const QString &where)
 {

@@ -28,6 +28,10 @@ PyObject *toPython(const QVariant &value, const QString &where);
 /// A new tuple of the values, or nullptr with an exception set naming "<where>[i]…".
 PyObject *toPythonTuple(const QVariantList &values, const QString &where);
 
+/// A new str from UTF-16 (surrogate pairs decoded; a lone surrogate becomes U+FFFD, as in
+/// QString::toUtf8()), or nullptr with an exception set.
+PyObject *fromQString(const QString &text);
+
 /// False with TypeError/OverflowError set naming the position below `where` ("result").
 bool fromPython(PyObject *object, QVariant *value, const QString &where);
 

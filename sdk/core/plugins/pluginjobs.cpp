@@ -33,11 +33,6 @@ public:
     }
 };
 
-PyObject *fromQString(const QString &text)
-{
-    return PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, text.utf16(), text.size());
-}
-
 bool setSysPath(const QString &pluginDirectory)
 {
     PyRef path = PyRef::steal(PyList_New(0));
@@ -47,7 +42,7 @@ bool setSysPath(const QString &pluginDirectory)
     QStringList entries{pluginDirectory};
     entries += Runtime::instance()->basePath();
     for (const QString &entry : std::as_const(entries)) {
-        PyRef item = PyRef::steal(fromQString(entry));
+        PyRef item = PyRef::steal(Values::fromQString(entry));
         if (!item || PyList_Append(path.get(), item.get()) < 0) {
             return false;
         }

@@ -1,0 +1,1 @@
+from . import helper  # noqa: F401

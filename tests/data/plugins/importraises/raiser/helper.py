@@ -1,0 +1,4 @@
+"""Fixture: raises while being imported."""
+
+
+raise RuntimeError("cannot start: no configuration")

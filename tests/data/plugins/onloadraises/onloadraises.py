@@ -1,0 +1,2 @@
+def on_load():
+    raise KeyError("missing-setting")

@@ -1,0 +1,5 @@
+"""Fixture: a syntax error on line 4."""
+
+
+def oops(:
+    pass
