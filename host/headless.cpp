@@ -87,7 +87,10 @@ void HeadlessHost::list()
                 {QStringLiteral("directory"), metaData.directory()},
                 {QStringLiteral("state"), stateName(plugin->state())},
                 {QStringLiteral("interpreter"), interpreter >= 0 ? QJsonValue(interpreter) : QJsonValue()},
-                {QStringLiteral("gil"), plugin->gil() == Plugin::Gil::Own ? QStringLiteral("own") : QStringLiteral("shared")},
+                {QStringLiteral("gil"),
+                 interpreter < 0                 ? QJsonValue()
+                     : plugin->gil() == Plugin::Gil::Own ? QJsonValue(QStringLiteral("own"))
+                                                         : QJsonValue(QStringLiteral("shared"))},
                 {QStringLiteral("error"), error.isError() ? QJsonValue(error.errorText()) : QJsonValue()},
             });
         }

@@ -60,6 +60,18 @@ QFuture<CallResult> PluginPrivate::retire(const std::shared_ptr<Interpreter> &in
     return future;
 }
 
+QFuture<CallResult> PluginPrivate::whenEnded(const std::shared_ptr<Interpreter> &interpreter)
+{
+    auto promise = std::make_shared<QPromise<CallResult>>();
+    promise->start();
+    QFuture<CallResult> future = promise->future();
+    interpreter->whenFinished([promise] {
+        promise->addResult(CallResult());
+        promise->finish();
+    });
+    return future;
+}
+
 void PluginPrivate::announce(QFuture<CallResult> future)
 {
     future.then(q, [this](const CallResult &) {
@@ -153,11 +165,13 @@ QFuture<CallResult> Plugin::load()
 QFuture<CallResult> Plugin::unload()
 {
     std::shared_ptr<Interpreter> interpreter;
+    std::shared_ptr<Interpreter> failed;
     quint64 generation = 0;
     State previousState = State::Unloaded;
     {
         std::lock_guard lock(d->shared->mutex);
         interpreter = std::move(d->shared->interpreter);
+        failed = std::move(d->shared->failedInterpreter);
         generation = ++d->shared->generation;
         previousState = d->shared->state;
         d->shared->state = interpreter ? State::Unloading : State::Unloaded;
@@ -166,7 +180,7 @@ QFuture<CallResult> Plugin::unload()
         if (previousState != State::Unloaded) {
             Q_EMIT stateChanged(State::Unloaded);
         }
-        return readyFuture(CallResult());
+        return failed ? PluginPrivate::whenEnded(failed) : readyFuture(CallResult());
     }
     Q_EMIT stateChanged(State::Unloading);
 

@@ -26,7 +26,8 @@ struct PluginShared {
         state = newState;
         lastError = error;
         if (newState == Plugin::State::Failed) {
-            interpreter.reset(); // it stops itself; calls made from now on fail at once
+            // It stops itself; calls made from now on fail at once, and unload() waits for it.
+            failedInterpreter = std::move(interpreter);
         }
     }
 
@@ -36,6 +37,7 @@ struct PluginShared {
     Plugin::State state = Plugin::State::Unloaded;
     PluginError lastError;
     std::shared_ptr<Interpreter> interpreter;
+    std::shared_ptr<Interpreter> failedInterpreter; // ending after a failed load
     quint64 generation = 0;
     QVariant stateForNextLoad; // what on_unload() returned last time
     QFuture<CallResult> pendingLoad;
@@ -54,6 +56,8 @@ public:
     QFuture<CallResult> retire(const std::shared_ptr<Interpreter> &interpreter, std::optional<quint64> settleGeneration);
     std::shared_ptr<Interpreter> startInterpreter() const;
     void announce(QFuture<CallResult> future);
+    // A future that finishes once `interpreter` has ended.
+    static QFuture<CallResult> whenEnded(const std::shared_ptr<Interpreter> &interpreter);
 
     Plugin *q = nullptr;
     std::shared_ptr<PluginShared> shared;

@@ -56,6 +56,29 @@ qint64 monotonicNs()
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+/*
+ * CPython 3.12 occasionally leaves a pending call unrun until another one is added
+ * (shared/BASELINE.md). While any interpreter has an armed doorbell, this thread re-rings
+ * the ones that stayed unanswered for longer than pendingCallRearmAfterNs.
+ */
+class DoorbellWatchdog
+{
+public:
+    static DoorbellWatchdog &instance()
+    {
+        static auto *watchdog = new DoorbellWatchdog; // its thread outlives static destruction
+        return *watchdog;
+    }
+    void watch(InterpreterPrivate *interpreter);
+    void forget(InterpreterPrivate *interpreter);
+
+private:
+    void run();
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::vector<InterpreterPrivate *> m_watched;
+    bool m_running = false;
+};
 } // namespace
 
 std::unique_ptr<Job> Job::fromFunctions(Kind kind, std::function<int(Interpreter &)> run, std::function<void(DiscardReason, const QString &)> discard)
@@ -79,6 +102,7 @@ public:
     int runJob(Job &job, bool nested);
     int runUrgentJobs();
     void armPendingCall(); // mutex held
+    void rearmIfStalled();
     void discardAll(std::unique_lock<std::mutex> &lock, Job::DiscardReason reason, const QString &detail);
     static int onPendingCall(void *argument);
 
@@ -120,6 +144,9 @@ void InterpreterPrivate::threadMain()
         teardown();
         t_current = nullptr;
     }
+    // Count the interpreter gone before telling anyone: a caller that then shuts the
+    // runtime down must find no live interpreter.
+    RuntimeInternal::interpreterFinished();
     std::vector<std::function<void()>> callbacks;
     {
         std::lock_guard lock(mutex);
@@ -130,7 +157,6 @@ void InterpreterPrivate::threadMain()
     for (const auto &callback : callbacks) {
         callback();
     }
-    RuntimeInternal::interpreterFinished();
 }
 
 bool InterpreterPrivate::create()
@@ -173,8 +199,13 @@ bool InterpreterPrivate::create()
     interpreterId = PyInterpreterState_GetID(interpreterState);
     const int hasOwnGil = Shim::currentInterpreterHasOwnGil();
     ownGil = hasOwnGil < 0 ? !shared : hasOwnGil == 1;
-    std::lock_guard lock(mutex);
-    alive = true;
+    {
+        std::lock_guard lock(mutex);
+        alive = true;
+    }
+    if constexpr (Shim::pendingCallsMayStall) {
+        DoorbellWatchdog::instance().watch(this); // never under `mutex`: the watchdog locks the other way round
+    }
     return true;
 }
 
@@ -212,6 +243,9 @@ void InterpreterPrivate::teardown()
         std::lock_guard lock(mutex);
         alive = false;
         accepting = false;
+    }
+    if constexpr (Shim::pendingCallsMayStall) {
+        DoorbellWatchdog::instance().forget(this);
     }
     context.reset(); // it may hold Python objects of this interpreter
     Py_EndInterpreter(threadState);
@@ -278,6 +312,49 @@ void InterpreterPrivate::armPendingCall()
         pendingCallArmed = false;
         qCWarning(PLUGINHOST_RUNTIME) << "the pending-call queue of" << config.name
                                       << "is full; its interrupt jobs wait until the running call returns";
+    }
+}
+
+void InterpreterPrivate::rearmIfStalled()
+{
+    std::lock_guard lock(mutex);
+    if (pendingCallArmed && !idle && !urgentJobs.empty()) {
+        armPendingCall(); // re-rings only once the call has waited pendingCallRearmAfterNs
+    }
+}
+
+void DoorbellWatchdog::watch(InterpreterPrivate *interpreter)
+{
+    std::lock_guard lock(m_mutex);
+    m_watched.push_back(interpreter);
+    m_changed.notify_one();
+    if (!m_running) {
+        m_running = true;
+        std::thread([this] {
+            run();
+        }).detach();
+    }
+}
+
+void DoorbellWatchdog::forget(InterpreterPrivate *interpreter)
+{
+    std::lock_guard lock(m_mutex);
+    std::erase(m_watched, interpreter);
+}
+
+void DoorbellWatchdog::run()
+{
+    pthread_setname_np(pthread_self(), "py:doorbell");
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+        m_changed.wait(lock, [this] {
+            return !m_watched.empty();
+        });
+        m_changed.wait_for(lock, std::chrono::nanoseconds(pendingCallRearmAfterNs));
+        // An interpreter leaves the list (under this mutex) before it is destroyed.
+        for (InterpreterPrivate *interpreter : m_watched) {
+            interpreter->rearmIfStalled();
+        }
     }
 }
 
