@@ -10,6 +10,7 @@
 #include "pluginhost_plugins_debug.h"
 
 #include <QDir>
+#include <QHash>
 #include <QRegularExpression>
 
 namespace PluginHost
@@ -50,13 +51,61 @@ bool setSysPath(const QString &pluginDirectory)
     return PySys_SetObject("path", path.get()) == 0;
 }
 
+// Extensions an isolated interpreter refused on CPython 3.12, and which plugin tried:
+// loading them again would crash the process (see Shim::refusedSinglePhaseExtensionsPoisonProcess).
+struct PoisonedExtensions {
+    std::mutex mutex;
+    QHash<QString, QString> refusedFor; // module -> plugin id
+};
+
+PoisonedExtensions &poisonedExtensions()
+{
+    static PoisonedExtensions extensions;
+    return extensions;
+}
+
+// Makes `import name` fail fast for every poisoned extension, before plugin code runs.
+bool blockPoisonedExtensions()
+{
+    if constexpr (!Shim::refusedSinglePhaseExtensionsPoisonProcess) {
+        return true;
+    }
+    QStringList names;
+    {
+        std::lock_guard lock(poisonedExtensions().mutex);
+        names = poisonedExtensions().refusedFor.keys();
+    }
+    PyObject *modules = PyImport_GetModuleDict(); // borrowed
+    for (const QString &name : std::as_const(names)) {
+        if (PyDict_SetItemString(modules, name.toUtf8().constData(), Py_None) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // Turns CPython's "module X does not support loading in subinterpreters" into advice.
 void explainSubinterpreterImport(PluginError &error, const PluginMetaData &metaData)
 {
     static const QRegularExpression unsupported(QStringLiteral("module (\\S+) does not support loading in subinterpreters"));
+    static const QRegularExpression halted(QStringLiteral("import of (\\S+) halted; None in sys.modules"));
+    if (const QRegularExpressionMatch blocked = halted.match(error.message()); blocked.hasMatch()) {
+        std::lock_guard lock(poisonedExtensions().mutex);
+        const QString refusedFor = poisonedExtensions().refusedFor.value(blocked.captured(1));
+        if (!refusedFor.isEmpty()) {
+            error.setMessage(QStringLiteral("the extension module '%1' was refused by the isolated plugin %2 earlier in this process, and "
+                                            "CPython %3 cannot load it again safely (fixed in 3.13); restart the host to load it")
+                                 .arg(blocked.captured(1), refusedFor, Runtime::pythonVersion()));
+        }
+        return;
+    }
     const QRegularExpressionMatch match = unsupported.match(error.message());
     if (!match.hasMatch()) {
         return;
+    }
+    if constexpr (Shim::refusedSinglePhaseExtensionsPoisonProcess) {
+        std::lock_guard lock(poisonedExtensions().mutex);
+        poisonedExtensions().refusedFor.insert(match.captured(1), metaData.id());
     }
     if (metaData.isolation() == PluginMetaData::Isolation::Isolated) {
         error.setMessage(QStringLiteral("the extension module '%1' does not support isolated subinterpreters (a per-interpreter GIL). "
@@ -134,7 +183,7 @@ public:
         interpreter.setContext(context);
 
         PluginError error;
-        if (!setSysPath(metaData.directory())) {
+        if (!setSysPath(metaData.directory()) || !blockPoisonedExtensions()) {
             error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
         }
         if (!error.isError()) {

@@ -35,6 +35,12 @@ constexpr int pendingCallQueueSize = PY_VERSION_HEX >= 0x030D0000 ? 300 : 32;
 // (shared/BASELINE.md); callers re-arm after pendingCallRearmAfter.
 constexpr bool pendingCallsMayStall = PY_VERSION_HEX < 0x030D0000;
 
+// CPython 3.12 runs a single-phase extension's init function in an isolated interpreter
+// before refusing it; its static state then points into that interpreter's allocator, and
+// loading the extension again anywhere in the process frees foreign memory and aborts.
+// 3.13 checks first. Callers never retry such an extension on 3.12.
+constexpr bool refusedSinglePhaseExtensionsPoisonProcess = PY_VERSION_HEX < 0x030D0000;
+
 /*
  * Whether the calling thread's interpreter has its own GIL: 1 own, 0 shared, -1 when this
  * CPython cannot tell (3.12 has no query; the caller then reports what it asked for).
