@@ -14,6 +14,7 @@
 // Anything else raises TypeError naming the type and where it sat: args[1]["cover"].
 #pragma once
 
+#include "pluginhostcore_export.h"
 #include "runtime/pythonshim.h"
 
 #include <QString>
@@ -22,17 +23,19 @@
 namespace PluginHost::Values
 {
 
-/// A new reference, or nullptr with TypeError/OverflowError set naming `where` ("args[0]").
-PyObject *toPython(const QVariant &value, const QString &where);
+/// A new reference, or nullptr with TypeError/OverflowError (ValueError when nested more
+/// than 200 levels deep) set naming `where` ("args[0]").
+PLUGINHOSTCORE_EXPORT PyObject *toPython(const QVariant &value, const QString &where);
 
 /// A new tuple of the values, or nullptr with an exception set naming "<where>[i]…".
-PyObject *toPythonTuple(const QVariantList &values, const QString &where);
+PLUGINHOSTCORE_EXPORT PyObject *toPythonTuple(const QVariantList &values, const QString &where);
 
 /// A new str from UTF-16 (surrogate pairs decoded; a lone surrogate becomes U+FFFD, as in
 /// QString::toUtf8()), or nullptr with an exception set.
-PyObject *fromQString(const QString &text);
+PLUGINHOSTCORE_EXPORT PyObject *fromQString(const QString &text);
 
-/// False with TypeError/OverflowError set naming the position below `where` ("result").
-bool fromPython(PyObject *object, QVariant *value, const QString &where);
+/// False with TypeError/OverflowError (ValueError for nesting deeper than 200 levels, as a
+/// container that holds itself is) set naming the position below `where` ("result").
+PLUGINHOSTCORE_EXPORT bool fromPython(PyObject *object, QVariant *value, const QString &where);
 
 } // namespace PluginHost::Values

@@ -1,0 +1,438 @@
+// Runs the real `pluginhost` binary with --headless, as a script or a CI job would, and checks
+// what it prints and how it exits. Fixture plugins live in tests/data/headless/.
+#include "runtime/pythonshim.h" // PY_MAJOR_VERSION: the host must run the CPython it was built with
+
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QSet>
+#include <QTest>
+
+namespace
+{
+constexpr int processTimeoutMs = 60 * 1000;
+
+const QString greeterId = QStringLiteral("org.pluginhost.greeter");
+const QString textStatsId = QStringLiteral("org.pluginhost.textstats");
+const QString goodId = QStringLiteral("org.pluginhost.test.good");
+const QString raisingId = QStringLiteral("org.pluginhost.test.raisesonimport");
+
+QString fixtures()
+{
+    return QStringLiteral(PLUGINHOST_TEST_DATA "/headless");
+}
+
+QString bundledPlugins()
+{
+    return QStringLiteral(PLUGINHOST_BUNDLED_PLUGINS);
+}
+
+// One run of the host: what it printed and how it ended.
+struct HostRun {
+    QStringList arguments;
+    bool finished = false;
+    QString failure; // why the process did not run to its end
+    QProcess::ExitStatus exitStatus = QProcess::CrashExit;
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+
+    // Everything a failing assertion should show.
+    QByteArray describe() const
+    {
+        QByteArray text = "pluginhost " + arguments.join(QLatin1Char(' ')).toUtf8();
+        if (!failure.isEmpty()) {
+            text += "\n" + failure.toUtf8();
+        }
+        text += "\nexit status " + QByteArray(exitStatus == QProcess::NormalExit ? "normal" : "crash") + ", exit code " + QByteArray::number(exitCode);
+        text += "\n--- stdout ---\n" + out + "\n--- stderr ---\n" + err;
+        return text;
+    }
+};
+
+HostRun runHost(const QStringList &arguments)
+{
+    HostRun run;
+    run.arguments = arguments;
+    QProcess process;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("QT_FORCE_STDERR_LOGGING"), QStringLiteral("1"));
+    process.setProcessEnvironment(environment);
+    process.start(QStringLiteral(PLUGINHOST_HOST_BINARY), arguments);
+    if (!process.waitForStarted(processTimeoutMs)) {
+        run.failure = QStringLiteral("the host did not start: %1").arg(process.errorString());
+        return run;
+    }
+    // QProcess drains both pipes while it waits, so a chatty host never stalls on a full pipe.
+    if (!process.waitForFinished(processTimeoutMs)) {
+        run.failure = QStringLiteral("the host did not finish within %1 s: %2").arg(processTimeoutMs / 1000).arg(process.errorString());
+        process.kill();
+        process.waitForFinished(processTimeoutMs);
+    } else {
+        run.finished = true;
+    }
+    run.exitStatus = process.exitStatus();
+    run.exitCode = process.exitCode();
+    run.out = process.readAllStandardOutput();
+    run.err = process.readAllStandardError();
+    return run;
+}
+
+// The JSON array --list prints, keyed by plugin id, or by directory name for invalid plugins.
+QHash<QString, QJsonObject> listedPlugins(const QJsonArray &array)
+{
+    QHash<QString, QJsonObject> plugins;
+    for (const QJsonValue &entry : array) {
+        const QJsonObject object = entry.toObject();
+        const QString id = object.value(QLatin1String("id")).toString();
+        plugins.insert(id.isEmpty() ? QDir(object.value(QLatin1String("directory")).toString()).dirName() : id, object);
+    }
+    return plugins;
+}
+} // namespace
+
+// A run that ended on its own, without crashing, with this exit code.
+#define VERIFY_EXIT(run, code)                                                                                                                                 \
+    do {                                                                                                                                                       \
+        QVERIFY2((run).finished, (run).describe().constData());                                                                                                \
+        QVERIFY2((run).exitStatus == QProcess::NormalExit, (run).describe().constData());                                                                     \
+        QVERIFY2((run).exitCode == (code), (run).describe().constData());                                                                                      \
+    } while (false)
+
+#define VERIFY_CONTAINS(run, text, part)                                                                                                                       \
+    QVERIFY2(QString::fromUtf8(text).contains(part), QByteArray("expected to find: " + QString(part).toUtf8() + "\n" + (run).describe()).constData())
+
+class HeadlessTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void testVersion();
+    void testListBundled();
+    void testListFixtures();
+    void testListCombinesPluginDirs();
+    void testCall_data();
+    void testCall();
+    void testCallRaises_data();
+    void testCallRaises();
+    void testCallPluginThatFailedToLoad();
+    void testUnknownPlugin();
+    void testUnknownFunction_data();
+    void testUnknownFunction();
+    void testArgsNotAJsonArray_data();
+    void testArgsNotAJsonArray();
+    void testUsageErrors_data();
+    void testUsageErrors();
+};
+
+void HeadlessTest::testVersion()
+{
+    const HostRun run = runHost({QStringLiteral("--version")});
+    VERIFY_EXIT(run, 0);
+    VERIFY_CONTAINS(run, run.out, QStringLiteral("CPython 3."));
+    VERIFY_CONTAINS(run, run.out, QStringLiteral("CPython %1.%2.").arg(PY_MAJOR_VERSION).arg(PY_MINOR_VERSION));
+}
+
+void HeadlessTest::testListBundled()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--list")});
+    VERIFY_EXIT(run, 0);
+
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(run.out, &parseError);
+    QVERIFY2(parseError.error == QJsonParseError::NoError, QByteArray(parseError.errorString().toUtf8() + "\n" + run.describe()).constData());
+    QVERIFY2(document.isArray(), run.describe().constData());
+    const QJsonArray array = document.array();
+    QVERIFY2(array.size() >= 2, run.describe().constData());
+
+    const QStringList keys{QStringLiteral("id"),
+                           QStringLiteral("name"),
+                           QStringLiteral("version"),
+                           QStringLiteral("state"),
+                           QStringLiteral("interpreter"),
+                           QStringLiteral("gil"),
+                           QStringLiteral("error")};
+    for (const QJsonValue &entry : array) {
+        QVERIFY2(entry.isObject(), run.describe().constData());
+        for (const QString &key : keys) {
+            QVERIFY2(entry.toObject().contains(key), qPrintable(QStringLiteral("an entry has no \"%1\":\n%2").arg(key, QString::fromUtf8(run.out))));
+        }
+    }
+
+    const QHash<QString, QJsonObject> plugins = listedPlugins(array);
+    QSet<qint64> interpreters;
+    for (const QString &id : {greeterId, textStatsId}) {
+        QVERIFY2(plugins.contains(id), qPrintable(id + QLatin1String(" is not listed")));
+        const QJsonObject plugin = plugins.value(id);
+        QCOMPARE(plugin.value(QLatin1String("state")).toString(), QStringLiteral("loaded"));
+        QCOMPARE(plugin.value(QLatin1String("gil")).toString(), QStringLiteral("own"));
+        QVERIFY(plugin.value(QLatin1String("error")).isNull());
+        QCOMPARE(plugin.value(QLatin1String("version")).toString(), QStringLiteral("1.0.0"));
+        const QJsonValue interpreter = plugin.value(QLatin1String("interpreter"));
+        QVERIFY2(interpreter.isDouble(), qPrintable(id + QLatin1String(" has no interpreter id")));
+        QCOMPARE(interpreter.toDouble(), double(interpreter.toInteger()));
+        QVERIFY(interpreter.toInteger() > 0); // 0 is the main interpreter, which never runs plugins
+        interpreters.insert(interpreter.toInteger());
+    }
+    QCOMPARE(plugins.value(greeterId).value(QLatin1String("name")).toString(), QStringLiteral("Greeter"));
+    QCOMPARE(plugins.value(textStatsId).value(QLatin1String("name")).toString(), QStringLiteral("Text statistics"));
+    QCOMPARE(interpreters.size(), 2);
+}
+
+void HeadlessTest::testListFixtures()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures(), QStringLiteral("--list")});
+    VERIFY_EXIT(run, 0); // broken plugins are listed, not fatal
+
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(run.out, &parseError);
+    QVERIFY2(parseError.error == QJsonParseError::NoError && document.isArray(), run.describe().constData());
+    const QHash<QString, QJsonObject> plugins = listedPlugins(document.array());
+    QCOMPARE(plugins.size(), 3);
+    QVERIFY2(!plugins.contains(greeterId), "--plugin-dir replaces the bundled plugins");
+
+    const QJsonObject good = plugins.value(goodId);
+    QCOMPARE(good.value(QLatin1String("state")).toString(), QStringLiteral("loaded"));
+    QCOMPARE(good.value(QLatin1String("name")).toString(), QStringLiteral("Good fixture"));
+    QCOMPARE(good.value(QLatin1String("version")).toString(), QStringLiteral("2.5.0"));
+    QVERIFY(good.value(QLatin1String("interpreter")).isDouble());
+    QVERIFY(good.value(QLatin1String("error")).isNull());
+
+    QVERIFY2(plugins.contains(QStringLiteral("malformed")), run.describe().constData());
+    const QJsonObject malformed = plugins.value(QStringLiteral("malformed"));
+    QCOMPARE(malformed.value(QLatin1String("state")).toString(), QStringLiteral("invalid"));
+    QVERIFY(malformed.value(QLatin1String("interpreter")).isNull());
+    const QString malformedError = malformed.value(QLatin1String("error")).toString();
+    // The missing comma: the parser stops at the quote that opens line 3.
+    QVERIFY2(malformedError.contains(QLatin1String("malformed/metadata.json:3:5")), qPrintable(malformedError));
+
+    const QJsonObject raising = plugins.value(raisingId);
+    QCOMPARE(raising.value(QLatin1String("state")).toString(), QStringLiteral("failed"));
+    QVERIFY(raising.value(QLatin1String("interpreter")).isNull());
+    QVERIFY(raising.value(QLatin1String("gil")).isNull()); // only a running interpreter has a GIL
+    const QString raisingError = raising.value(QLatin1String("error")).toString();
+    QVERIFY2(raisingError.contains(QLatin1String("RuntimeError")), qPrintable(raisingError));
+    QVERIFY2(raisingError.contains(QLatin1String("raising.py refuses to be imported")), qPrintable(raisingError));
+    QVERIFY2(raisingError.contains(QLatin1String("raising.py:9")), qPrintable(raisingError));
+    QVERIFY2(raisingError.contains(QLatin1String("raising.py\", line 9")), qPrintable(raisingError));
+}
+
+void HeadlessTest::testListCombinesPluginDirs()
+{
+    const HostRun run = runHost(
+        {QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures(), QStringLiteral("--plugin-dir"), bundledPlugins(), QStringLiteral("--list")});
+    VERIFY_EXIT(run, 0);
+
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(run.out, &parseError);
+    QVERIFY2(parseError.error == QJsonParseError::NoError && document.isArray(), run.describe().constData());
+    const QHash<QString, QJsonObject> plugins = listedPlugins(document.array());
+    QSet<qint64> interpreters;
+    for (const QString &id : {goodId, greeterId, textStatsId}) {
+        QVERIFY2(plugins.contains(id), qPrintable(id + QLatin1String(" is not listed")));
+        QCOMPARE(plugins.value(id).value(QLatin1String("state")).toString(), QStringLiteral("loaded"));
+        interpreters.insert(plugins.value(id).value(QLatin1String("interpreter")).toInteger());
+    }
+    QCOMPARE(interpreters.size(), 3);
+    QVERIFY(plugins.contains(raisingId));
+    QVERIFY(plugins.contains(QStringLiteral("malformed")));
+}
+
+void HeadlessTest::testCall_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QByteArray>("expected"); // stdout: the result as one line of JSON
+
+    const QString headless = QStringLiteral("--headless");
+    const QString call = QStringLiteral("--call");
+    const QString args = QStringLiteral("--args");
+    const QString pluginDir = QStringLiteral("--plugin-dir");
+
+    QTest::newRow("greet world") << QStringList{headless, call, greeterId, QStringLiteral("greet"), args, QStringLiteral("[\"world\"]")}
+                                 << QByteArray("\"Hello, world!\"\n");
+    QTest::newRow("greet in German") << QStringList{headless, call, greeterId, QStringLiteral("greet"), args, QStringLiteral("[\"Welt\", \"de\"]")}
+                                     << QByteArray("\"Hallo, Welt!\"\n");
+    QTest::newRow("greet non-ascii") << QStringList{headless, call, greeterId, QStringLiteral("greet"), args, QStringLiteral("[\"Zoë 😀\", \"es\"]")}
+                                     << QStringLiteral("\"¡Hola, Zoë 😀!\"\n").toUtf8();
+    QTest::newRow("list result") << QStringList{headless, call, greeterId, QStringLiteral("languages")} << QByteArray("[\"de\",\"en\",\"es\",\"fr\"]\n");
+    QTest::newRow("dict result") << QStringList{headless, call, textStatsId, QStringLiteral("summary"), args, QStringLiteral("[\"a b a\\nc\", 1]")}
+                                 << QByteArray("{\"characters\":7,\"lines\":2,\"top\":[[\"a\",2]],\"words\":4}\n");
+    QTest::newRow("function after the options") << QStringList{headless, call, greeterId, args, QStringLiteral("[\"you\"]"), QStringLiteral("greet")}
+                                                << QByteArray("\"Hello, you!\"\n");
+    QTest::newRow("echo values") << QStringList{headless, pluginDir, fixtures(), call, goodId, QStringLiteral("echo"), args,
+                                                QStringLiteral("[1, -2.5, null, true, \"x\", [], {\"k\": [false]}]")}
+                                 << QByteArray("[1,-2.5,null,true,\"x\",[],{\"k\":[false]}]\n");
+    QTest::newRow("echo without --args") << QStringList{headless, pluginDir, fixtures(), call, goodId, QStringLiteral("echo")} << QByteArray("[]\n");
+    QTest::newRow("echo empty array") << QStringList{headless, pluginDir, fixtures(), call, goodId, QStringLiteral("echo"), args, QStringLiteral("[]")}
+                                      << QByteArray("[]\n");
+}
+
+void HeadlessTest::testCall()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QByteArray, expected);
+
+    const HostRun run = runHost(arguments);
+    VERIFY_EXIT(run, 0);
+    QCOMPARE(run.out, expected);
+}
+
+void HeadlessTest::testCallRaises_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QStringList>("expected"); // on stderr
+
+    const QString headless = QStringLiteral("--headless");
+    const QString call = QStringLiteral("--call");
+    const QString args = QStringLiteral("--args");
+
+    QTest::newRow("fixture") << QStringList{headless, QStringLiteral("--plugin-dir"), fixtures(), call, goodId, QStringLiteral("fail"), args,
+                                            QStringLiteral("[\"no luck today\"]")}
+                             << QStringList{goodId,
+                                            QStringLiteral("ValueError: no luck today"),
+                                            QStringLiteral("Traceback"),
+                                            QStringLiteral("good.py\", line 11, in fail"),
+                                            QStringLiteral("good.py\", line 15, in _raise"),
+                                            QStringLiteral("good.py:15")};
+    QTest::newRow("bundled greeter") << QStringList{headless, call, greeterId, QStringLiteral("greet"), args, QStringLiteral("[\"x\", \"xx\"]")}
+                                     << QStringList{QStringLiteral("ValueError"),
+                                                    QStringLiteral("no greeting for language 'xx'"),
+                                                    QStringLiteral("Traceback"),
+                                                    QStringLiteral("greeter/__init__.py\", line 16, in greet")};
+    QTest::newRow("wrong argument count") << QStringList{headless, call, greeterId, QStringLiteral("greet")}
+                                          << QStringList{QStringLiteral("TypeError"), QStringLiteral("greet()"), QStringLiteral("name")};
+}
+
+void HeadlessTest::testCallRaises()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QStringList, expected);
+
+    const HostRun run = runHost(arguments);
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    for (const QString &part : std::as_const(expected)) {
+        VERIFY_CONTAINS(run, run.err, part);
+    }
+}
+
+void HeadlessTest::testCallPluginThatFailedToLoad()
+{
+    const HostRun run =
+        runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures(), QStringLiteral("--call"), raisingId, QStringLiteral("never_callable")});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("RuntimeError"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("raising.py refuses to be imported"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("raising.py:9"));
+}
+
+void HeadlessTest::testUnknownPlugin()
+{
+    const HostRun run =
+        runHost({QStringLiteral("--headless"), QStringLiteral("--call"), QStringLiteral("org.example.nowhere"), QStringLiteral("greet")});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("org.example.nowhere"));
+    VERIFY_CONTAINS(run, run.err, greeterId);
+    VERIFY_CONTAINS(run, run.err, textStatsId);
+}
+
+void HeadlessTest::testUnknownFunction_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("function");
+    QTest::addColumn<QStringList>("available");
+    QTest::addColumn<QStringList>("hidden"); // exist but are not offered
+
+    QTest::newRow("greeter") << QStringList{QStringLiteral("--headless"), QStringLiteral("--call"), greeterId, QStringLiteral("shout")}
+                             << QStringLiteral("shout") << QStringList{QStringLiteral("greet"), QStringLiteral("languages")} << QStringList();
+    QTest::newRow("private function") << QStringList{QStringLiteral("--headless"),
+                                                     QStringLiteral("--plugin-dir"),
+                                                     fixtures(),
+                                                     QStringLiteral("--call"),
+                                                     goodId,
+                                                     QStringLiteral("_raise"),
+                                                     QStringLiteral("--args"),
+                                                     QStringLiteral("[\"x\"]")}
+                                      << QStringLiteral("_raise") << QStringList{QStringLiteral("echo"), QStringLiteral("fail")}
+                                      << QStringList{QStringLiteral("ValueError")};
+    QTest::newRow("module global that is no function") << QStringList{QStringLiteral("--headless"), QStringLiteral("--call"), greeterId, QStringLiteral("GREETINGS")}
+                                                       << QStringLiteral("GREETINGS") << QStringList{QStringLiteral("greet"), QStringLiteral("languages")}
+                                                       << QStringList();
+}
+
+void HeadlessTest::testUnknownFunction()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, function);
+    QFETCH(QStringList, available);
+    QFETCH(QStringList, hidden);
+
+    const HostRun run = runHost(arguments);
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, function);
+    for (const QString &name : std::as_const(available)) {
+        VERIFY_CONTAINS(run, run.err, name);
+    }
+    for (const QString &text : std::as_const(hidden)) {
+        QVERIFY2(!QString::fromUtf8(run.err).contains(text), run.describe().constData());
+    }
+}
+
+void HeadlessTest::testArgsNotAJsonArray_data()
+{
+    QTest::addColumn<QString>("args");
+
+    QTest::newRow("object") << QStringLiteral("{\"name\": \"world\"}");
+    QTest::newRow("string") << QStringLiteral("\"world\"");
+    QTest::newRow("number") << QStringLiteral("42");
+    QTest::newRow("bare word") << QStringLiteral("world");
+    QTest::newRow("unterminated") << QStringLiteral("[\"world\"");
+    QTest::newRow("python syntax") << QStringLiteral("['world']");
+}
+
+void HeadlessTest::testArgsNotAJsonArray()
+{
+    QFETCH(QString, args);
+
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--call"), greeterId, QStringLiteral("greet"), QStringLiteral("--args"), args});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("--args"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("JSON array"));
+}
+
+void HeadlessTest::testUsageErrors_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QStringList>("expected"); // on stderr
+
+    QTest::newRow("no arguments") << QStringList() << QStringList{QStringLiteral("--headless")};
+    QTest::newRow("--list without --headless") << QStringList{QStringLiteral("--list")} << QStringList{QStringLiteral("--headless")};
+    QTest::newRow("--headless alone") << QStringList{QStringLiteral("--headless")} << QStringList{QStringLiteral("--list"), QStringLiteral("--call")};
+    QTest::newRow("--headless with only --plugin-dir") << QStringList{QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures()}
+                                                       << QStringList{QStringLiteral("--list"), QStringLiteral("--call")};
+    QTest::newRow("--call without function") << QStringList{QStringLiteral("--headless"), QStringLiteral("--call"), greeterId}
+                                             << QStringList{QStringLiteral("function")};
+}
+
+void HeadlessTest::testUsageErrors()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QStringList, expected);
+
+    const HostRun run = runHost(arguments);
+    VERIFY_EXIT(run, 2);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    for (const QString &part : std::as_const(expected)) {
+        VERIFY_CONTAINS(run, run.err, part);
+    }
+}
+
+QTEST_GUILESS_MAIN(HeadlessTest)
+
+#include "headlesstest.moc"
