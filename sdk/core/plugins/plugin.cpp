@@ -32,14 +32,23 @@ bool onGuiThread()
 }
 } // namespace
 
-std::shared_ptr<Interpreter> PluginPrivate::startInterpreter() const
+QFuture<CallResult> PluginPrivate::beginLoad(quint64 generation, const QFuture<CallResult> &previousInstance)
 {
     const PluginMetaData &metaData = shared->metaData;
     Interpreter::Config config;
     config.isolation = metaData.isolation() == PluginMetaData::Isolation::Shared ? Interpreter::Isolation::SharedGil : Interpreter::Isolation::OwnGil;
     config.allowExec = metaData.permissions().contains(QLatin1String("subprocess"));
     config.name = metaData.id();
-    return Interpreter::start(config);
+    shared->interpreter = Interpreter::start(config);
+    shared->state = Plugin::State::Loading;
+    shared->lastError = PluginError();
+
+    QPromise<CallResult> promise;
+    promise.start();
+    QFuture<CallResult> future = promise.future();
+    shared->pendingLoad = future;
+    shared->interpreter->post(makeLoadJob(shared, generation, previousInstance, std::move(promise)));
+    return future;
 }
 
 QFuture<CallResult> PluginPrivate::retire(const std::shared_ptr<Interpreter> &interpreter, std::optional<quint64> settleGeneration)
@@ -145,16 +154,7 @@ QFuture<CallResult> Plugin::load()
     if (d->shared->interpreter) {
         return d->shared->state == State::Loading ? d->shared->pendingLoad : readyFuture(CallResult());
     }
-    const quint64 generation = ++d->shared->generation;
-    d->shared->interpreter = d->startInterpreter();
-    d->shared->state = State::Loading;
-    d->shared->lastError = PluginError();
-
-    QPromise<CallResult> promise;
-    promise.start();
-    QFuture<CallResult> future = promise.future();
-    d->shared->pendingLoad = future;
-    d->shared->interpreter->post(makeLoadJob(d->shared, generation, QFuture<CallResult>(), std::move(promise)));
+    QFuture<CallResult> future = d->beginLoad(++d->shared->generation, QFuture<CallResult>());
     lock.unlock();
 
     Q_EMIT stateChanged(State::Loading);
@@ -208,14 +208,7 @@ QFuture<CallResult> Plugin::reload()
         previousInstance = d->retire(previous, std::nullopt);
     }
 
-    d->shared->interpreter = d->startInterpreter();
-    d->shared->state = State::Loading;
-    d->shared->lastError = PluginError();
-    QPromise<CallResult> promise;
-    promise.start();
-    QFuture<CallResult> future = promise.future();
-    d->shared->pendingLoad = future;
-    d->shared->interpreter->post(makeLoadJob(d->shared, generation, previousInstance, std::move(promise)));
+    QFuture<CallResult> future = d->beginLoad(generation, previousInstance);
     for (auto &job : carriedOver) {
         d->shared->interpreter->post(std::move(job));
     }

@@ -54,7 +54,9 @@ public:
     // Posts on_unload() to `interpreter` and stops it; the future finishes once the interpreter is gone.
     // With settleGeneration, the plugin becomes Unloaded then (unless something began since).
     QFuture<CallResult> retire(const std::shared_ptr<Interpreter> &interpreter, std::optional<quint64> settleGeneration);
-    std::shared_ptr<Interpreter> startInterpreter() const;
+    // Starts a fresh interpreter and queues the load on it (after `previousInstance` ended,
+    // when reloading). Called with shared->mutex held.
+    QFuture<CallResult> beginLoad(quint64 generation, const QFuture<CallResult> &previousInstance);
     void announce(QFuture<CallResult> future);
     // A future that finishes once `interpreter` has ended.
     static QFuture<CallResult> whenEnded(const std::shared_ptr<Interpreter> &interpreter);
