@@ -10,9 +10,18 @@
 #include <atomic>
 #include <condition_variable>
 #include <thread>
+#include <vector>
 
 namespace PluginHost
 {
+
+namespace
+{
+struct BuiltinModule {
+    const char *name;
+    PyObject *(*initialize)();
+};
+} // namespace
 
 class Runtime::Private
 {
@@ -20,6 +29,7 @@ public:
     void run();
 
     Options options;
+    std::vector<BuiltinModule> builtinModules;
     QStringList basePath;
     QString startError;
 
@@ -39,6 +49,7 @@ std::unique_ptr<Runtime> s_instance;
 Runtime::Options s_options;
 bool s_failed = false;
 std::atomic<int> s_liveInterpreters{0};
+std::vector<BuiltinModule> s_builtinModules; // guarded by s_instanceMutex
 
 // Finalizes CPython when the process ends without an explicit shutdown().
 struct ExitGuard {
@@ -63,6 +74,11 @@ void Runtime::Private::run()
     PyStatus status = PyConfig_SetString(&config, &config.home, home.toStdWString().c_str());
     if (!PyStatus_Exception(status)) {
         status = PyConfig_SetString(&config, &config.program_name, L"pluginhost");
+    }
+    for (const BuiltinModule &module : builtinModules) {
+        if (PyImport_AppendInittab(module.name, module.initialize) < 0) {
+            status = PyStatus_Error("could not register a built-in module");
+        }
     }
     if (!PyStatus_Exception(status)) {
         status = Py_InitializeFromConfig(&config);
@@ -137,6 +153,7 @@ Runtime *Runtime::instance()
     std::unique_ptr<Runtime> runtime(new Runtime);
     Private *d = runtime->d.get();
     d->options = s_options;
+    d->builtinModules = s_builtinModules;
     d->mainThread = std::thread([d] {
         d->run();
     });
@@ -210,6 +227,21 @@ std::mutex &creationMutex()
 {
     static std::mutex mutex;
     return mutex;
+}
+
+bool addBuiltinModule(const char *name, PyObject *(*initialize)())
+{
+    std::lock_guard lock(s_instanceMutex);
+    if (s_instance || s_failed) {
+        return false;
+    }
+    for (const BuiltinModule &module : s_builtinModules) {
+        if (qstrcmp(module.name, name) == 0) {
+            return true;
+        }
+    }
+    s_builtinModules.push_back({name, initialize});
+    return true;
 }
 
 void interpreterStarted()

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "pluginerror.h"
+#include "pluginhostcore_export.h"
+
+#include <QString>
+#include <QVariant>
+
+#include <chrono>
+#include <optional>
+
+namespace PluginHost
+{
+
+/*
+ * What the `pluginhost` module asks of the host, for one plugin instance. The plugins layer
+ * implements it; the module reaches it through its module state (never a global).
+ *
+ * Called on the plugin's interpreter thread. Methods that may wait (callPlugin) are called
+ * with the interpreter's GIL released; the others hold it and must not block.
+ */
+class PLUGINHOSTCORE_EXPORT HostServices
+{
+public:
+    enum class LogLevel {
+        Debug,
+        Info,
+        Warning,
+        Error,
+        Critical,
+    };
+
+    virtual ~HostServices();
+
+    virtual QString pluginId() const = 0;
+    virtual QString version() const = 0;
+    virtual QString directory() const = 0;
+    /// Created on first use: a folder the plugin may write to.
+    virtual QString dataDirectory() const = 0;
+    virtual qint64 interpreterId() const = 0;
+    virtual bool ownGil() const = 0;
+    /// What on_unload() of the previous instance returned, if anything.
+    virtual QVariant previousState() const = 0;
+
+    /// Routes a message to the plugin's logging category, pluginhost.plugin.<id>.
+    virtual void log(LogLevel level, const QString &message, const QString &fileName, int line) = 0;
+
+    /// The plugin announced interest in `event` (so that the host delivers it there).
+    virtual void subscribe(const QString &event) = 0;
+    /// A copy of the payload reaches the host (a Qt signal) and every other subscribed plugin.
+    virtual void emitEvent(const QString &event, const QVariant &payload) = 0;
+
+    /// Calls another plugin's export and waits for it (GIL released). A call that would close a
+    /// cycle (A waits on B waits on A) fails at once with an error naming the cycle.
+    virtual CallResult callPlugin(const QString &pluginId, const QString &function, const QVariantList &arguments, std::optional<std::chrono::milliseconds> timeout) = 0;
+
+    /// The translation of `text` from the plugin's own .qm catalogs, or `text` itself.
+    virtual QString translate(const QString &context, const QString &text) const = 0;
+};
+
+} // namespace PluginHost

@@ -1,0 +1,56 @@
+// Shared by the files of the `pluginhost` module: its state and its type factories.
+#pragma once
+
+#include "hostservices.h"
+#include "runtime/pythonshim.h"
+
+namespace PluginHost::Module
+{
+
+// Everything the module owns. One per module object, that is one per interpreter.
+struct ModuleState {
+    PyObject *eventType; // pluginhost.Event
+    PyObject *infoType; // type(pluginhost.info)
+    PyObject *loggerType; // type(pluginhost.log)
+    PyObject *streamType; // what sys.stdout and sys.stderr become
+    PyObject *pluginError; // pluginhost.PluginError
+    PyObject *cancelled; // pluginhost.Cancelled (a BaseException)
+    PyObject *permissionDenied; // pluginhost.PermissionDenied (a PluginError)
+    PyObject *exports; // dict: name -> callable, in export order
+    PyObject *reentrant; // set of export names
+    PyObject *handlers; // dict: event name -> list of callables
+    HostServices *services; // not owned; null once the plugin is unloading
+};
+
+extern PyModuleDef moduleDefinition;
+
+inline ModuleState *stateOf(PyObject *module)
+{
+    return static_cast<ModuleState *>(PyModule_GetState(module));
+}
+
+// The state of the module that defined `type` (for slots, which get no defining_class).
+inline ModuleState *stateOfType(PyTypeObject *type)
+{
+    PyObject *module = PyType_GetModuleByDef(type, &moduleDefinition); // borrowed
+    return module ? stateOf(module) : nullptr;
+}
+
+// The services, or nullptr with pluginhost.PluginError set when the plugin is unloading.
+HostServices *servicesOrRaise(ModuleState *state);
+
+// Heap types, created by the exec slot (moduletypes.cpp).
+PyObject *createEventType(PyObject *module);
+PyObject *createInfoType(PyObject *module);
+PyObject *createLoggerType(PyObject *module);
+PyObject *createStreamType(PyObject *module);
+
+// A new pluginhost.Event, or nullptr with an exception set.
+PyObject *newEvent(ModuleState *state, const QString &name, PyObject *payload, const QString &sender);
+
+// A new stream that writes whole lines to the plugin's log at `level`.
+PyObject *newStream(ModuleState *state, HostServices::LogLevel level);
+// Logs what a stream still holds after its last newline.
+void flushStream(PyObject *stream);
+
+} // namespace PluginHost::Module
