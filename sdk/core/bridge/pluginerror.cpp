@@ -119,6 +119,8 @@ QString PluginError::errorString() const
         return QCoreApplication::translate("PluginError", "Plugin %1 did not answer in time").arg(where);
     case Kind::Cancelled:
         return QCoreApplication::translate("PluginError", "The call to plugin %1 was cancelled").arg(where);
+    case Kind::CallCycle:
+        return QCoreApplication::translate("PluginError", "Plugin %1 made a call that would wait forever: %2").arg(where, d->message);
     }
     return d->message;
 }

@@ -46,6 +46,7 @@ public:
         InterpreterFailed, ///< CPython could not create the interpreter
         TimedOut, ///< a deadline passed
         Cancelled, ///< the caller cancelled
+        CallCycle, ///< a plugin-to-plugin call would wait on a plugin that is itself waiting on the caller
     };
     Q_ENUM(Kind)
 

@@ -307,7 +307,7 @@ void logLine(StreamObject *stream, const QString &line)
 PyObject *stream_write(PyObject *self, PyObject *text)
 {
     if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "write() argument must be str, not %T", text);
+        PyErr_Format(PyExc_TypeError, "write() argument must be str, not %s", Py_TYPE(text)->tp_name);
         return nullptr;
     }
     auto *stream = reinterpret_cast<StreamObject *>(self);

@@ -61,7 +61,7 @@ PyObject *registerExport(PyObject *module, PyObject *function, PyObject *name, b
 {
     ModuleState *state = stateOf(module);
     if (!PyCallable_Check(function)) {
-        PyErr_Format(PyExc_TypeError, "pluginhost.export() needs a function, got %T", function);
+        PyErr_Format(PyExc_TypeError, "pluginhost.export() needs a function, got %s", Py_TYPE(function)->tp_name);
         return nullptr;
     }
     PyRef exportName = name && name != Py_None ? PyRef::borrow(name) : PyRef::steal(PyObject_GetAttrString(function, "__name__"));
@@ -118,7 +118,7 @@ PyObject *subscribe(PyObject *options, PyObject *handler)
     PyObject *event = PyTuple_GET_ITEM(options, 1);
     ModuleState *state = stateOf(module);
     if (!PyCallable_Check(handler)) {
-        PyErr_Format(PyExc_TypeError, "pluginhost.on(%R) needs a function that takes an Event, got %T", event, handler);
+        PyErr_Format(PyExc_TypeError, "pluginhost.on(%R) needs a function that takes an Event, got %s", event, Py_TYPE(handler)->tp_name);
         return nullptr;
     }
     HostServices *services = servicesOrRaise(state);
@@ -235,7 +235,7 @@ PyObject *pluginhost_call(PyObject *module, PyObject *args, PyObject *kwargs)
 PyObject *pluginhost_tr(PyObject *module, PyObject *text)
 {
     if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "tr() needs a str, got %T", text);
+        PyErr_Format(PyExc_TypeError, "tr() needs a str, got %s", Py_TYPE(text)->tp_name);
         return nullptr;
     }
     HostServices *services = servicesOrRaise(stateOf(module));
@@ -426,6 +426,12 @@ HostServices *servicesOrRaise(ModuleState *state)
 void registerBuiltin()
 {
     RuntimeInternal::addBuiltinModule("pluginhost", initialize);
+}
+
+namespace
+{
+// Loading the SDK registers the module, so it is there however the runtime gets started.
+[[maybe_unused]] const bool s_registered = (registerBuiltin(), true);
 }
 
 bool install(HostServices *services)

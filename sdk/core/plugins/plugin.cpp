@@ -1,10 +1,12 @@
 #include "plugin.h"
 #include "plugin_p.h"
 #include "pluginjobs.h"
+#include "pluginregistry.h"
 
 #include "pluginhost_plugins_debug.h"
 
 #include <QCoreApplication>
+#include <QFutureWatcher>
 #include <QPromise>
 #include <QThread>
 
@@ -47,7 +49,7 @@ QFuture<CallResult> PluginPrivate::beginLoad(quint64 generation, const QFuture<C
     promise.start();
     QFuture<CallResult> future = promise.future();
     shared->pendingLoad = future;
-    shared->interpreter->post(makeLoadJob(shared, generation, previousInstance, std::move(promise)));
+    shared->interpreter->post(makeLoadJob(shared, registry, generation, previousInstance, std::move(promise)));
     return future;
 }
 
@@ -83,9 +85,15 @@ QFuture<CallResult> PluginPrivate::whenEnded(const std::shared_ptr<Interpreter> 
 
 void PluginPrivate::announce(QFuture<CallResult> future)
 {
-    future.then(q, [this](const CallResult &) {
+    // A watcher, not future.then(q, …): Qt 6.4 keeps one continuation per future, so the caller's
+    // own then() (or loadAll()'s) would replace this one, and a continuation whose context object
+    // was deleted meanwhile asserts. The watcher dies with the plugin and takes its callouts along.
+    auto *watcher = new QFutureWatcher<CallResult>(q);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, q, [this, watcher] {
+        watcher->deleteLater();
         Q_EMIT q->stateChanged(q->state());
     });
+    watcher->setFuture(future);
 }
 
 Plugin::Plugin(const PluginMetaData &metaData, QObject *parent)
@@ -102,6 +110,10 @@ Plugin::~Plugin()
         std::lock_guard lock(d->shared->mutex);
         interpreter = std::move(d->shared->interpreter);
         ++d->shared->generation;
+    }
+    if (d->registry) {
+        d->registry->remove(id());
+        d->registry->interruptWaitsOf(id());
     }
     if (interpreter) {
         for (auto &job : interpreter->takeQueuedJobs()) {
@@ -184,6 +196,9 @@ QFuture<CallResult> Plugin::unload()
     }
     Q_EMIT stateChanged(State::Unloading);
 
+    if (d->registry) {
+        d->registry->interruptWaitsOf(id()); // its unload must not wait for the plugins it is calling
+    }
     for (auto &job : interpreter->takeQueuedJobs()) {
         job->discard(Job::DiscardReason::Unloaded, QStringLiteral("the plugin was unloaded before the call ran"));
     }
@@ -217,32 +232,54 @@ QFuture<CallResult> Plugin::reload()
     for (auto &job : staleLoads) {
         job->discard(Job::DiscardReason::Unloaded, QStringLiteral("a reload replaced this load"));
     }
+    if (previous && d->registry) {
+        d->registry->interruptWaitsOf(id());
+    }
     Q_EMIT stateChanged(State::Loading);
     d->announce(future);
     return future;
 }
 
-QFuture<QVariant> Plugin::call(const QString &function, const QVariantList &arguments)
+void PluginPrivate::post(const std::shared_ptr<PluginShared> &shared, std::unique_ptr<Job> job)
 {
-    QPromise<QVariant> promise;
-    promise.start();
-    QFuture<QVariant> future = promise.future();
-    std::unique_ptr<Job> job = makeCallJob(id(), function, arguments, std::move(promise));
     QString reason;
     {
-        std::lock_guard lock(d->shared->mutex);
-        if (d->shared->interpreter) {
-            job = d->shared->interpreter->tryPost(std::move(job));
+        std::lock_guard lock(shared->mutex);
+        if (shared->interpreter) {
+            job = shared->interpreter->tryPost(std::move(job));
         }
         if (job) {
-            reason = d->shared->state == State::Failed ? QStringLiteral("the plugin failed to load: %1").arg(d->shared->lastError.errorText())
-                                                       : QStringLiteral("the plugin is not loaded; load it first");
+            reason = shared->state == Plugin::State::Failed ? QStringLiteral("the plugin failed to load: %1").arg(shared->lastError.errorText())
+                                                            : QStringLiteral("the plugin is not loaded; load it first");
         }
     }
     if (job) {
         job->discard(Job::DiscardReason::Unloaded, reason);
     }
+}
+
+QFuture<QVariant> PluginPrivate::call(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments)
+{
+    Job::Kind kind = Job::Kind::Ordinary;
+    {
+        std::lock_guard lock(shared->mutex);
+        for (const PluginExport &exported : std::as_const(shared->exports)) {
+            if (exported.name == function && exported.reentrant) {
+                kind = Job::Kind::Reentrant; // runs even while another call is busy in the plugin
+                break;
+            }
+        }
+    }
+    QPromise<QVariant> promise;
+    promise.start();
+    QFuture<QVariant> future = promise.future();
+    post(shared, makeCallJob(shared->metaData.id(), function, arguments, kind, std::move(promise)));
     return future;
+}
+
+QFuture<QVariant> Plugin::call(const QString &function, const QVariantList &arguments)
+{
+    return PluginPrivate::call(d->shared, function, arguments);
 }
 
 CallResult Plugin::callBlocking(const QString &function, const QVariantList &arguments, std::chrono::milliseconds timeout)
@@ -272,6 +309,32 @@ CallResult Plugin::callBlocking(const QString &function, const QVariantList &arg
         return PluginError(PluginError::Kind::TimedOut, id(), QStringLiteral("%1() did not return within %2 ms").arg(function).arg(timeout.count()));
     }
     return CallResult::fromFuture(future);
+}
+
+QList<PluginExport> Plugin::exports() const
+{
+    std::lock_guard lock(d->shared->mutex);
+    return d->shared->exports;
+}
+
+QStringList Plugin::subscriptions() const
+{
+    QStringList events;
+    {
+        std::lock_guard lock(d->shared->mutex);
+        events = QStringList(d->shared->subscriptions.cbegin(), d->shared->subscriptions.cend());
+    }
+    events.sort();
+    return events;
+}
+
+QFuture<QVariantList> Plugin::describeExports()
+{
+    QPromise<QVariantList> promise;
+    promise.start();
+    QFuture<QVariantList> future = promise.future();
+    PluginPrivate::post(d->shared, makeDescribeExportsJob(id(), std::move(promise)));
+    return future;
 }
 
 } // namespace PluginHost

@@ -5,7 +5,9 @@
 #include "pluginmetadata.h"
 
 #include <QFuture>
+#include <QList>
 #include <QObject>
+#include <QStringList>
 #include <QVariant>
 
 #include <chrono>
@@ -16,6 +18,17 @@ namespace PluginHost
 
 class PluginManager;
 class PluginPrivate;
+
+/*!
+ * A function a plugin exported with `@pluginhost.export`.
+ * \since 0.1
+ */
+struct PluginExport {
+    QString name; ///< what callers pass to Plugin::call() and `pluginhost.call()`
+    bool reentrant = false; ///< may run while another call into the plugin is busy (`reentrant=True`)
+
+    bool operator==(const PluginExport &other) const = default;
+};
 
 /*!
  * \class PluginHost::Plugin
@@ -82,15 +95,40 @@ public:
     QFuture<CallResult> reload();
 
     /*!
-     * Calls `function` of the plugin's entry module with `arguments` (copied into Python
-     * values). The future fails with a CallError when Python raised, the function does not
-     * exist, a value cannot cross, or the plugin is not loaded.
+     * Calls `function` of the plugin with `arguments` (copied into Python values). The future
+     * fails with a CallError when Python raised, the function does not exist, a value cannot
+     * cross, or the plugin is not loaded.
+     *
+     * A plugin that exports functions with `@pluginhost.export` can be called only through
+     * them (a name it did not export fails with PluginError::Kind::NotFound, listing the
+     * exports), and its re-entrant exports run even while another call is busy in it. A plugin
+     * that exports nothing can be called through any public function of its entry module,
+     * as before the `pluginhost` module existed.
      */
     QFuture<QVariant> call(const QString &function, const QVariantList &arguments = {});
 
     /// Blocking variant for worker threads: waits up to `timeout`. Refused (with an error) on the
     /// GUI thread of a QGuiApplication, which must never wait for a plugin.
     CallResult callBlocking(const QString &function, const QVariantList &arguments = {}, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+    /*!
+     * What the loaded plugin exported with `@pluginhost.export`, in the order it did; empty
+     * while not loaded, and for a plugin that exports nothing (see call()). Updated once
+     * each load finished.
+     */
+    QList<PluginExport> exports() const;
+
+    /// Events the loaded plugin subscribed to with `@pluginhost.on`, sorted.
+    QStringList subscriptions() const;
+
+    /*!
+     * Describes each export, in the plugin's interpreter, for documentation and inspectors:
+     * a list of maps with `"name"`, `"signature"` (`str(inspect.signature(f))`, e.g.
+     * `"(name, greeting='Hello')"`, empty when Python cannot tell), `"doc"`
+     * (`inspect.getdoc(f)`, or empty) and `"reentrant"`. Runs as an ordinary call: after the
+     * calls queued before it. Fails with a CallError like call() when the plugin is not loaded.
+     */
+    QFuture<QVariantList> describeExports();
 
 Q_SIGNALS:
     void stateChanged(PluginHost::Plugin::State state);

@@ -3,16 +3,23 @@
 #include "plugin.h"
 #include "runtime/interpreter.h"
 
+#include <QLoggingCategory>
+#include <QSet>
+
 #include <mutex>
 #include <optional>
 
 namespace PluginHost
 {
 
+class PluginRegistry;
+
 // What the Plugin (on its thread) and its jobs (on the interpreter's thread) share.
 struct PluginShared {
     explicit PluginShared(const PluginMetaData &data)
         : metaData(data)
+        , logCategoryName(QByteArrayLiteral("pluginhost.plugin.") + data.id().toUtf8())
+        , logCategory(logCategoryName.constData())
     {
     }
 
@@ -32,6 +39,9 @@ struct PluginShared {
     }
 
     const PluginMetaData metaData;
+    // QLoggingCategory keeps the pointer to its name: the name lives as long as the category.
+    const QByteArray logCategoryName;
+    QLoggingCategory logCategory;
 
     mutable std::mutex mutex;
     Plugin::State state = Plugin::State::Unloaded;
@@ -41,6 +51,10 @@ struct PluginShared {
     quint64 generation = 0;
     QVariant stateForNextLoad; // what on_unload() returned last time
     QFuture<CallResult> pendingLoad;
+    // The current instance's interface. During a reload the old instance's subscriptions stay
+    // until the new one has loaded, so that events sent meanwhile wait for it in its mailbox.
+    QList<PluginExport> exports;
+    QSet<QString> subscriptions;
 };
 
 class PluginPrivate
@@ -61,8 +75,16 @@ public:
     // A future that finishes once `interpreter` has ended.
     static QFuture<CallResult> whenEnded(const std::shared_ptr<Interpreter> &interpreter);
 
+    // Queues `job` in the plugin's current interpreter, or discards it saying why the plugin
+    // cannot take it. Any thread; takes shared->mutex.
+    static void post(const std::shared_ptr<PluginShared> &shared, std::unique_ptr<Job> job);
+    // The one path for calls into a plugin, from the host (Plugin::call) and from other
+    // plugins (PluginRegistry::call).
+    static QFuture<QVariant> call(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments);
+
     Plugin *q = nullptr;
     std::shared_ptr<PluginShared> shared;
+    std::shared_ptr<PluginRegistry> registry; // set by the PluginManager that made the plugin
 };
 
 } // namespace PluginHost

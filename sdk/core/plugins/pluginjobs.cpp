@@ -4,6 +4,10 @@
 
 #include "bridge/pythonerror.h"
 #include "bridge/values.h"
+#include "module/module.h"
+#include "plugincontext_p.h"
+#include "pluginregistry.h"
+#include "pluginservices.h"
 #include "runtime/pyref.h"
 #include "runtime/runtime.h"
 
@@ -16,23 +20,25 @@
 namespace PluginHost
 {
 
+PluginContext::PluginContext() = default;
+
+PluginContext::~PluginContext()
+{
+    // Normally the unload job detached the module already; this covers an interpreter that
+    // ends without one, so that nothing in it can reach the services once they are gone.
+    uninstallModule();
+}
+
+void PluginContext::uninstallModule()
+{
+    if (moduleInstalled) {
+        moduleInstalled = false;
+        Module::uninstall();
+    }
+}
+
 namespace
 {
-
-// Per interpreter, on its thread: the plugin's Python objects.
-class PluginContext : public InterpreterContext
-{
-public:
-    QString pluginId;
-    PyRef module;
-    PluginError loadError;
-    QVariant previousState; // what on_unload() of the previous instance returned
-
-    static PluginContext *of(Interpreter &interpreter)
-    {
-        return static_cast<PluginContext *>(interpreter.context());
-    }
-};
 
 bool setSysPath(const QString &pluginDirectory)
 {
@@ -137,29 +143,27 @@ PluginError callHook(PluginContext &context, const char *name, QVariant *result)
     return PluginError();
 }
 
-QStringList callableNames(PyObject *module)
+// The interface of the instance that just loaded (or nothing, when it failed), unless a later
+// load, unload or reload has begun since.
+void publishInterface(PluginShared &shared, quint64 generation, const QList<PluginExport> &exports, const QSet<QString> &subscriptions)
 {
-    QStringList names;
-    PyObject *dict = PyModule_GetDict(module); // borrowed
-    Py_ssize_t cursor = 0;
-    PyObject *key = nullptr;
-    PyObject *value = nullptr;
-    while (PyDict_Next(dict, &cursor, &key, &value)) {
-        const char *utf8 = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : nullptr;
-        if (utf8 && utf8[0] != '_' && PyCallable_Check(value) && !PyType_Check(value) && !PyModule_Check(value)) {
-            names.append(QString::fromUtf8(utf8));
-        }
+    std::lock_guard lock(shared.mutex);
+    if (shared.generation == generation) {
+        shared.exports = exports;
+        shared.subscriptions = subscriptions;
     }
-    PyErr_Clear();
-    names.sort();
-    return names;
 }
 
 class LoadJob : public Job
 {
 public:
-    LoadJob(std::shared_ptr<PluginShared> shared, quint64 generation, QFuture<CallResult> previousInstance, QPromise<CallResult> promise)
+    LoadJob(std::shared_ptr<PluginShared> shared,
+            std::shared_ptr<PluginRegistry> registry,
+            quint64 generation,
+            QFuture<CallResult> previousInstance,
+            QPromise<CallResult> promise)
         : m_shared(std::move(shared))
+        , m_registry(std::move(registry))
         , m_generation(generation)
         , m_previousInstance(std::move(previousInstance))
         , m_promise(std::move(promise))
@@ -179,12 +183,25 @@ public:
         } else {
             std::lock_guard lock(m_shared->mutex);
             context->previousState = m_shared->stateForNextLoad;
+            if (m_shared->generation == m_generation) {
+                // A fresh start: nothing of an earlier instance carries over.
+                m_shared->exports.clear();
+                m_shared->subscriptions.clear();
+            }
         }
+        context->services = std::make_unique<PluginServices>(m_shared, m_registry, interpreter, context->previousState);
         interpreter.setContext(context);
 
         PluginError error;
         if (!setSysPath(metaData.directory()) || !blockPoisonedExtensions()) {
             error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
+        }
+        if (!error.isError()) {
+            context->moduleInstalled = Module::install(context->services.get());
+            if (!context->moduleInstalled) {
+                error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
+                error.setMessage(QStringLiteral("the pluginhost module could not be set up: %1").arg(error.message()));
+            }
         }
         if (!error.isError()) {
             context->module = PyRef::steal(PyImport_ImportModule(metaData.entryPoint().toUtf8().constData()));
@@ -202,13 +219,21 @@ public:
 
         if (error.isError()) {
             context->module = PyRef();
+            context->uninstallModule();
             context->loadError = error;
             qCWarning(PLUGINHOST_PLUGINS).noquote() << "loading" << metaData.id() << "failed:" << error.errorText();
+            publishInterface(*m_shared, m_generation, {}, {});
             m_shared->settle(m_generation, Plugin::State::Failed, error);
             interpreter.stop();
             complete(error);
         } else {
             qCDebug(PLUGINHOST_PLUGINS) << "loaded" << metaData.id() << "in interpreter" << interpreter.id();
+            QList<PluginExport> exports;
+            for (const Module::ExportInfo &exported : Module::exports()) {
+                exports.append(PluginExport{exported.name, exported.reentrant});
+            }
+            const QStringList subscriptions = Module::subscriptions();
+            publishInterface(*m_shared, m_generation, exports, QSet<QString>(subscriptions.cbegin(), subscriptions.cend()));
             m_shared->settle(m_generation, Plugin::State::Loaded, PluginError());
             complete(CallResult());
         }
@@ -232,89 +257,10 @@ private:
     }
 
     std::shared_ptr<PluginShared> m_shared;
+    std::shared_ptr<PluginRegistry> m_registry;
     const quint64 m_generation;
     QFuture<CallResult> m_previousInstance;
     QPromise<CallResult> m_promise;
-};
-
-class CallJob : public Job
-{
-public:
-    CallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, QPromise<QVariant> promise)
-        : m_pluginId(pluginId)
-        , m_function(function)
-        , m_arguments(arguments)
-        , m_promise(std::move(promise))
-    {
-    }
-
-    int run(Interpreter &interpreter) override
-    {
-        PluginContext *context = PluginContext::of(interpreter);
-        if (!context || !context->module) {
-            fail(context && context->loadError.isError() ? context->loadError
-                                                         : PluginError(PluginError::Kind::Unloaded, m_pluginId, QStringLiteral("the plugin is not loaded")));
-            return 0;
-        }
-        PyRef function = lookUp(*context);
-        if (!function) {
-            return 0;
-        }
-        PyRef arguments = PyRef::steal(Values::toPythonTuple(m_arguments, QStringLiteral("args")));
-        if (!arguments) {
-            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
-            return 0;
-        }
-        PyRef returned = PyRef::steal(PyObject_Call(function.get(), arguments.get(), nullptr));
-        if (!returned) {
-            fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
-            return 0;
-        }
-        QVariant value;
-        if (!Values::fromPython(returned.get(), &value, QStringLiteral("the result of %1()").arg(m_function))) {
-            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
-            return 0;
-        }
-        m_promise.addResult(value);
-        m_promise.finish();
-        return 0;
-    }
-
-    void discard(DiscardReason reason, const QString &detail) override
-    {
-        fail(PluginError(reason == DiscardReason::InterpreterFailed ? PluginError::Kind::InterpreterFailed : PluginError::Kind::Unloaded,
-                         m_pluginId,
-                         QStringLiteral("%1() did not run: %2").arg(m_function, detail)));
-    }
-
-private:
-    PyRef lookUp(PluginContext &context)
-    {
-        PyRef function;
-        if (!m_function.startsWith(QLatin1Char('_'))) {
-            function = PyRef::steal(PyObject_GetAttrString(context.module.get(), m_function.toUtf8().constData()));
-            PyErr_Clear();
-        }
-        if (!function || !PyCallable_Check(function.get()) || PyType_Check(function.get()) || PyModule_Check(function.get())) {
-            const QStringList available = callableNames(context.module.get());
-            fail(PluginError(PluginError::Kind::NotFound,
-                             m_pluginId,
-                             QStringLiteral("no function '%1'; it has: %2").arg(m_function, available.isEmpty() ? QStringLiteral("(none)") : available.join(QLatin1String(", ")))));
-            return PyRef();
-        }
-        return function;
-    }
-
-    void fail(const PluginError &error)
-    {
-        m_promise.setException(CallError(error));
-        m_promise.finish();
-    }
-
-    const QString m_pluginId;
-    const QString m_function;
-    const QVariantList m_arguments;
-    QPromise<QVariant> m_promise;
 };
 
 class UnloadJob : public Job
@@ -342,7 +288,14 @@ public:
             std::lock_guard lock(m_shared->mutex);
             m_shared->stateForNextLoad = state;
         }
+        context->uninstallModule();
         context->module = PyRef();
+        std::lock_guard lock(m_shared->mutex);
+        if (!m_shared->interpreter) {
+            // Unloaded for good; a reload keeps them until its new instance has loaded.
+            m_shared->exports.clear();
+            m_shared->subscriptions.clear();
+        }
         return 0;
     }
 
@@ -357,19 +310,18 @@ private:
 
 } // namespace
 
-std::unique_ptr<Job> makeLoadJob(std::shared_ptr<PluginShared> shared, quint64 generation, QFuture<CallResult> previousInstance, QPromise<CallResult> promise)
+std::unique_ptr<Job> makeLoadJob(std::shared_ptr<PluginShared> shared,
+                                 std::shared_ptr<PluginRegistry> registry,
+                                 quint64 generation,
+                                 QFuture<CallResult> previousInstance,
+                                 QPromise<CallResult> promise)
 {
-    return std::make_unique<LoadJob>(std::move(shared), generation, std::move(previousInstance), std::move(promise));
+    return std::make_unique<LoadJob>(std::move(shared), std::move(registry), generation, std::move(previousInstance), std::move(promise));
 }
 
 bool isLoadJob(const Job &job)
 {
     return dynamic_cast<const LoadJob *>(&job) != nullptr;
-}
-
-std::unique_ptr<Job> makeCallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, QPromise<QVariant> promise)
-{
-    return std::make_unique<CallJob>(pluginId, function, arguments, std::move(promise));
 }
 
 std::unique_ptr<Job> makeUnloadJob(std::shared_ptr<PluginShared> shared, std::shared_ptr<CallResult> result)

@@ -1,5 +1,8 @@
 #include "pluginmanager.h"
 
+#include "plugin_p.h"
+#include "pluginregistry.h"
+
 #include "pluginhost_plugins_debug.h"
 
 #include <QHash>
@@ -19,16 +22,29 @@ public:
     QHash<QString, Plugin *> pluginsById;
     QList<PluginMetaData::Failure> failures;
     std::chrono::milliseconds shutdownTimeout = std::chrono::seconds(10);
+    // Shared with every loaded instance's services, which may outlive the manager briefly.
+    std::shared_ptr<PluginRegistry> registry = std::make_shared<PluginRegistry>();
 };
 
 PluginManager::PluginManager(QObject *parent)
     : QObject(parent)
     , d(new PluginManagerPrivate)
 {
+    // Runs on the emitting plugin's thread. The queued call dies with the manager: the
+    // destructor clears the sink first, and QObject drops events still posted to it.
+    d->registry->setEventSink([this](const QString &pluginId, const QString &event, const QVariant &payload) {
+        QMetaObject::invokeMethod(
+            this,
+            [this, pluginId, event, payload] {
+                Q_EMIT eventEmitted(pluginId, event, payload);
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 PluginManager::~PluginManager()
 {
+    d->registry->setEventSink({});
     // Unload everything and give each interpreter a bounded time to end.
     QList<QFuture<CallResult>> unloading;
     for (Plugin *plugin : std::as_const(d->plugins)) {
@@ -66,6 +82,8 @@ void PluginManager::discover()
             continue;
         }
         auto *plugin = new Plugin(metaData, this);
+        plugin->d->registry = d->registry;
+        d->registry->add(plugin->d->shared);
         connect(plugin, &Plugin::stateChanged, this, [this, plugin](Plugin::State state) {
             Q_EMIT pluginStateChanged(plugin, state);
         });
@@ -148,6 +166,21 @@ std::chrono::milliseconds PluginManager::shutdownTimeout() const
 void PluginManager::setShutdownTimeout(std::chrono::milliseconds timeout)
 {
     d->shutdownTimeout = timeout;
+}
+
+void PluginManager::setDataLocation(const QString &location)
+{
+    d->registry->setDataLocation(location);
+}
+
+QString PluginManager::dataLocation() const
+{
+    return d->registry->dataLocation();
+}
+
+void PluginManager::broadcast(const QString &event, const QVariant &payload)
+{
+    d->registry->deliver(event, payload, QString(), QString());
 }
 
 } // namespace PluginHost

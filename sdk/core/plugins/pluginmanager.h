@@ -32,6 +32,18 @@ class PluginManagerPrivate;
  * plugin never stops the others. The manager unloads every plugin when destroyed, waiting
  * at most shutdownTimeout() for each.
  *
+ * Plugins talk to each other through the manager that loaded them: an event a plugin emits
+ * (`pluginhost.emit("name", payload)`) reaches every other plugin of the same manager that
+ * subscribed to it (`@pluginhost.on("name")`) and the application as eventEmitted();
+ * `pluginhost.call("other.plugin", "function", …)` reaches the other plugin's exports.
+ * \code
+ * connect(manager, &PluginHost::PluginManager::eventEmitted, this,
+ *         [](const QString &pluginId, const QString &event, const QVariant &payload) {
+ *             qDebug() << pluginId << "says" << event << payload;
+ *         });
+ * manager->broadcast(QStringLiteral("theme-changed"), QStringLiteral("dark"));
+ * \endcode
+ *
  * \since 0.1
  */
 class PLUGINHOSTCORE_EXPORT PluginManager : public QObject
@@ -64,10 +76,32 @@ public:
     std::chrono::milliseconds shutdownTimeout() const;
     void setShutdownTimeout(std::chrono::milliseconds timeout);
 
+    /*!
+     * Where plugins get their writable folders (`pluginhost.info.data_dir`): each one gets
+     * `<location>/<plugin id>`, created when the plugin first asks for it. Defaults to
+     * `QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/plugins"`
+     * (an empty `location` restores that). Applies to plugins loaded from now on.
+     */
+    void setDataLocation(const QString &location);
+    QString dataLocation() const;
+
+    /*!
+     * Sends an event from the application to every loaded plugin subscribed to `event`; their
+     * handlers see an empty `sender`. `payload` is copied into each plugin (see Plugin::call()
+     * for the values that can cross). Returns at once; the handlers run in each plugin's own
+     * order, after the calls and events queued there before.
+     */
+    void broadcast(const QString &event, const QVariant &payload = QVariant());
+
 Q_SIGNALS:
     /// discover() changed the list of plugins or failures.
     void pluginsChanged();
     void pluginStateChanged(PluginHost::Plugin *plugin, PluginHost::Plugin::State state);
+    /*!
+     * Plugin `pluginId` emitted `event` with `payload` (a copy, made when it emitted).
+     * Emitted on the manager's thread; the events of one plugin arrive in the order it sent them.
+     */
+    void eventEmitted(const QString &pluginId, const QString &event, const QVariant &payload);
 
 private:
     std::unique_ptr<PluginManagerPrivate> const d;

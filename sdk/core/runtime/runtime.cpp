@@ -49,7 +49,12 @@ std::unique_ptr<Runtime> s_instance;
 Runtime::Options s_options;
 bool s_failed = false;
 std::atomic<int> s_liveInterpreters{0};
-std::vector<BuiltinModule> s_builtinModules; // guarded by s_instanceMutex
+// Filled by static initializers of other files: a function-local static is built on first use.
+std::vector<BuiltinModule> &builtinModules() // guarded by s_instanceMutex
+{
+    static std::vector<BuiltinModule> modules;
+    return modules;
+}
 
 // Finalizes CPython when the process ends without an explicit shutdown().
 struct ExitGuard {
@@ -153,7 +158,7 @@ Runtime *Runtime::instance()
     std::unique_ptr<Runtime> runtime(new Runtime);
     Private *d = runtime->d.get();
     d->options = s_options;
-    d->builtinModules = s_builtinModules;
+    d->builtinModules = builtinModules();
     d->mainThread = std::thread([d] {
         d->run();
     });
@@ -235,12 +240,12 @@ bool addBuiltinModule(const char *name, PyObject *(*initialize)())
     if (s_instance || s_failed) {
         return false;
     }
-    for (const BuiltinModule &module : s_builtinModules) {
+    for (const BuiltinModule &module : builtinModules()) {
         if (qstrcmp(module.name, name) == 0) {
             return true;
         }
     }
-    s_builtinModules.push_back({name, initialize});
+    builtinModules().push_back({name, initialize});
     return true;
 }
 

@@ -1,0 +1,267 @@
+// Jobs that run plugin code on behalf of others: calls, event deliveries, descriptions.
+#include "runtime/pythonshim.h" // Python.h comes before any Qt header
+
+#include "pluginjobs.h"
+
+#include "bridge/pythonerror.h"
+#include "bridge/values.h"
+#include "module/module.h"
+#include "plugincontext_p.h"
+#include "runtime/pyref.h"
+
+#include "pluginhost_plugins_debug.h"
+
+namespace PluginHost
+{
+
+namespace
+{
+
+QString listOrNone(const QStringList &names)
+{
+    return names.isEmpty() ? QStringLiteral("(none)") : names.join(QLatin1String(", "));
+}
+
+// Public module-level callables: what a plugin that exports nothing can be called through.
+QStringList callableNames(PyObject *module)
+{
+    QStringList names;
+    PyObject *dict = PyModule_GetDict(module); // borrowed
+    Py_ssize_t cursor = 0;
+    PyObject *key = nullptr;
+    PyObject *value = nullptr;
+    while (PyDict_Next(dict, &cursor, &key, &value)) {
+        const char *utf8 = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : nullptr;
+        if (utf8 && utf8[0] != '_' && PyCallable_Check(value) && !PyType_Check(value) && !PyModule_Check(value)) {
+            names.append(QString::fromUtf8(utf8));
+        }
+    }
+    PyErr_Clear();
+    names.sort();
+    return names;
+}
+
+PluginError notLoaded(const PluginContext *context, const QString &pluginId)
+{
+    return context && context->loadError.isError() ? context->loadError
+                                                   : PluginError(PluginError::Kind::Unloaded, pluginId, QStringLiteral("the plugin is not loaded"));
+}
+
+PluginError notRun(Job::DiscardReason reason, const QString &pluginId, const QString &what, const QString &detail)
+{
+    return PluginError(reason == Job::DiscardReason::InterpreterFailed ? PluginError::Kind::InterpreterFailed : PluginError::Kind::Unloaded,
+                       pluginId,
+                       QStringLiteral("%1 did not run: %2").arg(what, detail));
+}
+
+class CallJob : public Job
+{
+public:
+    CallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, Kind kind, QPromise<QVariant> promise)
+        : Job(kind)
+        , m_pluginId(pluginId)
+        , m_function(function)
+        , m_arguments(arguments)
+        , m_promise(std::move(promise))
+    {
+    }
+
+    int run(Interpreter &interpreter) override
+    {
+        PluginContext *context = PluginContext::of(interpreter);
+        if (!context || !context->module) {
+            fail(notLoaded(context, m_pluginId));
+            return 0;
+        }
+        PyRef function = lookUp(*context);
+        if (!function) {
+            return 0;
+        }
+        PyRef arguments = PyRef::steal(Values::toPythonTuple(m_arguments, QStringLiteral("args")));
+        if (!arguments) {
+            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+            return 0;
+        }
+        PyRef returned = PyRef::steal(PyObject_Call(function.get(), arguments.get(), nullptr));
+        if (!returned) {
+            fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
+            return 0;
+        }
+        QVariant value;
+        if (!Values::fromPython(returned.get(), &value, QStringLiteral("the result of %1()").arg(m_function))) {
+            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+            return 0;
+        }
+        m_promise.addResult(value);
+        m_promise.finish();
+        return 0;
+    }
+
+    void discard(DiscardReason reason, const QString &detail) override
+    {
+        fail(notRun(reason, m_pluginId, m_function + QLatin1String("()"), detail));
+    }
+
+private:
+    PyRef lookUp(PluginContext &context)
+    {
+        const QList<Module::ExportInfo> exports = Module::exports();
+        if (!exports.isEmpty()) {
+            PyRef function = PyRef::steal(Module::findExport(m_function));
+            if (!function) {
+                QStringList names;
+                for (const Module::ExportInfo &exported : exports) {
+                    names.append(exported.name);
+                }
+                fail(PluginError(PluginError::Kind::NotFound, m_pluginId, QStringLiteral("no export '%1'; it exports: %2").arg(m_function, listOrNone(names))));
+            }
+            return function;
+        }
+        // A plugin that exports nothing keeps the calling convention from before @pluginhost.export.
+        PyRef function;
+        if (!m_function.startsWith(QLatin1Char('_'))) {
+            function = PyRef::steal(PyObject_GetAttrString(context.module.get(), m_function.toUtf8().constData()));
+            PyErr_Clear();
+        }
+        if (!function || !PyCallable_Check(function.get()) || PyType_Check(function.get()) || PyModule_Check(function.get())) {
+            fail(PluginError(PluginError::Kind::NotFound,
+                             m_pluginId,
+                             QStringLiteral("no function '%1'; it has: %2").arg(m_function, listOrNone(callableNames(context.module.get())))));
+            return PyRef();
+        }
+        return function;
+    }
+
+    void fail(const PluginError &error)
+    {
+        m_promise.setException(CallError(error));
+        m_promise.finish();
+    }
+
+    const QString m_pluginId;
+    const QString m_function;
+    const QVariantList m_arguments;
+    QPromise<QVariant> m_promise;
+};
+
+class EventJob : public Job
+{
+public:
+    EventJob(const QString &pluginId, const QString &event, const QVariant &payload, const QString &sender)
+        : m_pluginId(pluginId)
+        , m_event(event)
+        , m_payload(payload)
+        , m_sender(sender)
+    {
+    }
+
+    int run(Interpreter &interpreter) override
+    {
+        const PluginContext *context = PluginContext::of(interpreter);
+        if (context && context->module) {
+            Module::deliverEvent(m_event, m_payload, m_sender);
+        }
+        return 0;
+    }
+
+    void discard(DiscardReason, const QString &detail) override
+    {
+        qCDebug(PLUGINHOST_PLUGINS) << "event" << m_event << "not delivered to" << m_pluginId << ":" << detail;
+    }
+
+private:
+    const QString m_pluginId;
+    const QString m_event;
+    const QVariant m_payload;
+    const QString m_sender;
+};
+
+// str(inspect.signature(function)), or empty when Python cannot tell (some builtins).
+QString signatureOf(PyObject *inspect, PyObject *function)
+{
+    PyRef signature = PyRef::steal(PyObject_CallMethod(inspect, "signature", "O", function));
+    PyRef text = signature ? PyRef::steal(PyObject_Str(signature.get())) : PyRef();
+    const char *utf8 = text ? PyUnicode_AsUTF8(text.get()) : nullptr;
+    PyErr_Clear();
+    return utf8 ? QString::fromUtf8(utf8) : QString();
+}
+
+QString docOf(PyObject *inspect, PyObject *function)
+{
+    PyRef doc = PyRef::steal(PyObject_CallMethod(inspect, "getdoc", "O", function));
+    const char *utf8 = doc && PyUnicode_Check(doc.get()) ? PyUnicode_AsUTF8(doc.get()) : nullptr;
+    PyErr_Clear();
+    return utf8 ? QString::fromUtf8(utf8) : QString();
+}
+
+class DescribeExportsJob : public Job
+{
+public:
+    DescribeExportsJob(const QString &pluginId, QPromise<QVariantList> promise)
+        : m_pluginId(pluginId)
+        , m_promise(std::move(promise))
+    {
+    }
+
+    int run(Interpreter &interpreter) override
+    {
+        const PluginContext *context = PluginContext::of(interpreter);
+        if (!context || !context->module) {
+            fail(notLoaded(context, m_pluginId));
+            return 0;
+        }
+        // Imported here, not at load: inspect costs milliseconds that most plugins never need.
+        PyRef inspect = PyRef::steal(PyImport_ImportModule("inspect"));
+        if (!inspect) {
+            fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
+            return 0;
+        }
+        QVariantList descriptions;
+        for (const Module::ExportInfo &exported : Module::exports()) {
+            PyRef function = PyRef::steal(Module::findExport(exported.name));
+            descriptions.append(QVariantMap{
+                {QStringLiteral("name"), exported.name},
+                {QStringLiteral("signature"), function ? signatureOf(inspect.get(), function.get()) : QString()},
+                {QStringLiteral("doc"), function ? docOf(inspect.get(), function.get()) : QString()},
+                {QStringLiteral("reentrant"), exported.reentrant},
+            });
+        }
+        m_promise.addResult(descriptions);
+        m_promise.finish();
+        return 0;
+    }
+
+    void discard(DiscardReason reason, const QString &detail) override
+    {
+        fail(notRun(reason, m_pluginId, QStringLiteral("describing the exports"), detail));
+    }
+
+private:
+    void fail(const PluginError &error)
+    {
+        m_promise.setException(CallError(error));
+        m_promise.finish();
+    }
+
+    const QString m_pluginId;
+    QPromise<QVariantList> m_promise;
+};
+
+} // namespace
+
+std::unique_ptr<Job> makeCallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, Job::Kind kind, QPromise<QVariant> promise)
+{
+    return std::make_unique<CallJob>(pluginId, function, arguments, kind, std::move(promise));
+}
+
+std::unique_ptr<Job> makeEventJob(const QString &pluginId, const QString &event, const QVariant &payload, const QString &sender)
+{
+    return std::make_unique<EventJob>(pluginId, event, payload, sender);
+}
+
+std::unique_ptr<Job> makeDescribeExportsJob(const QString &pluginId, QPromise<QVariantList> promise)
+{
+    return std::make_unique<DescribeExportsJob>(pluginId, std::move(promise));
+}
+
+} // namespace PluginHost

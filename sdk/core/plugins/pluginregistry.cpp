@@ -1,0 +1,235 @@
+#include "pluginregistry.h"
+
+#include "plugin_p.h"
+#include "pluginjobs.h"
+
+#include <QStandardPaths>
+
+#include <condition_variable>
+
+namespace PluginHost
+{
+
+struct PluginRegistry::Waiter {
+    QString target;
+    QString function;
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool finished = false;
+    std::optional<PluginError> interruption;
+};
+
+PluginRegistry::PluginRegistry() = default;
+
+PluginRegistry::~PluginRegistry() = default;
+
+void PluginRegistry::add(std::shared_ptr<PluginShared> plugin)
+{
+    std::lock_guard lock(m_mutex);
+    const QString id = plugin->metaData.id();
+    m_plugins.insert(id, std::move(plugin));
+}
+
+void PluginRegistry::remove(const QString &pluginId)
+{
+    std::lock_guard lock(m_mutex);
+    m_plugins.remove(pluginId);
+}
+
+void PluginRegistry::setEventSink(EventSink sink)
+{
+    std::lock_guard lock(m_mutex);
+    m_eventSink = std::move(sink);
+}
+
+void PluginRegistry::setDataLocation(const QString &location)
+{
+    std::lock_guard lock(m_mutex);
+    m_dataLocation = location;
+}
+
+QString PluginRegistry::dataLocation() const
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_dataLocation.isEmpty()) {
+            return m_dataLocation;
+        }
+    }
+    // Resolved late: applications often name themselves after making the manager.
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QLatin1String("/plugins");
+}
+
+void PluginRegistry::emitEvent(const QString &sender, const QString &event, const QVariant &payload)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_eventSink) {
+            m_eventSink(sender, event, payload);
+        }
+    }
+    deliver(event, payload, sender, sender);
+}
+
+void PluginRegistry::deliver(const QString &event, const QVariant &payload, const QString &sender, const QString &exceptPlugin)
+{
+    QList<std::shared_ptr<PluginShared>> plugins;
+    {
+        std::lock_guard lock(m_mutex);
+        plugins = m_plugins.values();
+    }
+    for (const std::shared_ptr<PluginShared> &plugin : std::as_const(plugins)) {
+        const QString id = plugin->metaData.id();
+        if (id == exceptPlugin) {
+            continue;
+        }
+        std::unique_ptr<Job> refused;
+        {
+            std::lock_guard lock(plugin->mutex);
+            if (!plugin->interpreter || !plugin->subscriptions.contains(event)) {
+                continue;
+            }
+            refused = plugin->interpreter->tryPost(makeEventJob(id, event, payload, sender));
+        }
+        if (refused) {
+            refused->discard(Job::DiscardReason::Unloaded, QStringLiteral("%1 is unloading").arg(id));
+        }
+    }
+}
+
+QStringList PluginRegistry::waitPath(const QString &from, const QString &to) const
+{
+    // The graph never holds a cycle (call() refuses the edge that would close one), so this ends.
+    QStringList path{from};
+    QString current = from;
+    while (current != to) {
+        const auto next = m_waitingFor.constFind(current);
+        if (next == m_waitingFor.cend()) {
+            return {};
+        }
+        current = next.value();
+        path.append(current);
+    }
+    return path;
+}
+
+namespace
+{
+PluginError cycleError(const QString &caller, const QString &target, const QStringList &waits)
+{
+    const QString cycle = (QStringList{caller} + waits).join(QStringLiteral(" → "));
+    if (caller == target) {
+        return PluginError(PluginError::Kind::CallCycle,
+                           caller,
+                           QStringLiteral("call cycle: %1 would wait forever, as a plugin runs one call at a time; "
+                                          "call the function directly instead of through pluginhost.call")
+                               .arg(cycle));
+    }
+    return PluginError(PluginError::Kind::CallCycle,
+                       caller,
+                       QStringLiteral("call cycle: %1 would wait forever, as %2 is waiting for %3 already; "
+                                      "let one side send an event (pluginhost.emit) instead of calling")
+                           .arg(cycle, target, caller));
+}
+} // namespace
+
+CallResult PluginRegistry::call(const Caller &caller,
+                                const QString &target,
+                                const QString &function,
+                                const QVariantList &arguments,
+                                std::optional<std::chrono::milliseconds> timeout)
+{
+    auto waiter = std::make_shared<Waiter>();
+    waiter->target = target;
+    waiter->function = function;
+    std::shared_ptr<PluginShared> plugin;
+    QList<std::shared_ptr<PluginShared>> known;
+    {
+        std::lock_guard lock(m_mutex);
+        // Asked under the lock that interruptWaitsOf() takes: a caller that starts leaving
+        // after this answer has its waiter registered in time to be interrupted.
+        if (caller.isLeaving && caller.isLeaving()) {
+            return PluginError(PluginError::Kind::Unloaded,
+                               caller.pluginId,
+                               QStringLiteral("%1 is unloading: it cannot call %2() of %3").arg(caller.pluginId, function, target));
+        }
+        plugin = m_plugins.value(target);
+        if (!plugin) {
+            known = m_plugins.values();
+        } else {
+            if (caller.blocksItsInterpreter) {
+                if (const QStringList waits = waitPath(target, caller.pluginId); !waits.isEmpty()) {
+                    return cycleError(caller.pluginId, target, waits);
+                }
+                m_waitingFor.insert(caller.pluginId, target);
+            }
+            m_waiters.insert(caller.pluginId, waiter);
+        }
+    }
+    if (!plugin) {
+        QStringList loaded;
+        for (const std::shared_ptr<PluginShared> &candidate : std::as_const(known)) {
+            std::lock_guard lock(candidate->mutex);
+            if (candidate->state == Plugin::State::Loaded) {
+                loaded.append(candidate->metaData.id());
+            }
+        }
+        loaded.sort();
+        return PluginError(
+            PluginError::Kind::NotFound,
+            caller.pluginId,
+            QStringLiteral("no plugin '%1'; loaded: %2").arg(target, loaded.isEmpty() ? QStringLiteral("(none)") : loaded.join(QLatin1String(", "))));
+    }
+
+    QFuture<QVariant> future = PluginPrivate::call(plugin, function, arguments);
+    future.then(QtFuture::Launch::Sync, [waiter](const QFuture<QVariant> &) {
+        std::lock_guard lock(waiter->mutex);
+        waiter->finished = true;
+        waiter->changed.notify_all();
+    });
+    bool finished = false;
+    std::optional<PluginError> interruption;
+    {
+        std::unique_lock lock(waiter->mutex);
+        const auto settled = [&waiter] {
+            return waiter->finished || waiter->interruption.has_value();
+        };
+        if (timeout) {
+            waiter->changed.wait_for(lock, *timeout, settled);
+        } else {
+            waiter->changed.wait(lock, settled);
+        }
+        finished = waiter->finished;
+        interruption = waiter->interruption;
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        if (caller.blocksItsInterpreter) {
+            m_waitingFor.remove(caller.pluginId);
+        }
+        m_waiters.remove(caller.pluginId, waiter);
+    }
+    if (finished) {
+        return CallResult::fromFuture(future);
+    }
+    if (interruption) {
+        return *interruption;
+    }
+    return PluginError(PluginError::Kind::TimedOut, target, QStringLiteral("%1() did not return within %2 ms").arg(function).arg(timeout->count()));
+}
+
+void PluginRegistry::interruptWaitsOf(const QString &pluginId)
+{
+    std::lock_guard lock(m_mutex);
+    const QList<std::shared_ptr<Waiter>> waiters = m_waiters.values(pluginId);
+    for (const std::shared_ptr<Waiter> &waiter : waiters) {
+        std::lock_guard waiterLock(waiter->mutex);
+        waiter->interruption =
+            PluginError(PluginError::Kind::Unloaded,
+                        pluginId,
+                        QStringLiteral("%1 is unloading: it stopped waiting for %2() of %3").arg(pluginId, waiter->function, waiter->target));
+        waiter->changed.notify_all();
+    }
+}
+
+} // namespace PluginHost

@@ -1,0 +1,86 @@
+#pragma once
+
+#include "pluginerror.h"
+
+#include <QHash>
+#include <QString>
+#include <QStringList>
+#include <QVariant>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace PluginHost
+{
+
+struct PluginShared;
+
+/*
+ * The plugins one PluginManager knows, as plugins reach each other: events and plugin-to-plugin
+ * calls. Owned by the manager through a shared_ptr that every loaded instance's services also
+ * hold, so that a plugin still running while the manager goes away finds it intact.
+ * Thread-safe throughout.
+ */
+class PluginRegistry
+{
+public:
+    // Receives every event a plugin emits, on the emitting plugin's thread.
+    using EventSink = std::function<void(const QString &pluginId, const QString &event, const QVariant &payload)>;
+
+    PluginRegistry();
+    ~PluginRegistry();
+
+    void add(std::shared_ptr<PluginShared> plugin);
+    void remove(const QString &pluginId);
+
+    /// The manager's; cleared (under the registry's lock) before the manager goes away.
+    void setEventSink(EventSink sink);
+
+    void setDataLocation(const QString &location);
+    QString dataLocation() const;
+
+    /// An event from plugin `sender`: to the sink and to every other plugin subscribed to it.
+    void emitEvent(const QString &sender, const QString &event, const QVariant &payload);
+
+    /// Queues the event for every loaded plugin subscribed to it, except `exceptPlugin`. Each
+    /// plugin's mailbox is first in, first out, so the events of one sender stay in order.
+    void deliver(const QString &event, const QVariant &payload, const QString &sender, const QString &exceptPlugin);
+
+    struct Caller {
+        QString pluginId;
+        // The wait happens on the caller's interpreter thread, so the caller runs nothing else
+        // meanwhile: the wait is an edge caller → target of the wait-for graph.
+        bool blocksItsInterpreter = false;
+        // True once the calling instance is unloading or replaced: it may call no more.
+        std::function<bool()> isLeaving;
+    };
+
+    /*
+     * Calls `function` of plugin `target` for `caller` and waits for the result (or the
+     * timeout). A call that would close a cycle of the wait-for graph fails at once with
+     * PluginError::Kind::CallCycle instead of waiting forever.
+     */
+    CallResult
+    call(const Caller &caller, const QString &target, const QString &function, const QVariantList &arguments, std::optional<std::chrono::milliseconds> timeout);
+
+    /// Ends every call plugin `pluginId` is waiting for with Kind::Unloaded: it is unloading,
+    /// and its unload must not wait for the plugins it called.
+    void interruptWaitsOf(const QString &pluginId);
+
+private:
+    struct Waiter;
+    // The plugins `from` waits for, transitively, ending in `to`; empty when it does not wait for `to`.
+    QStringList waitPath(const QString &from, const QString &to) const;
+
+    mutable std::mutex m_mutex;
+    QHash<QString, std::shared_ptr<PluginShared>> m_plugins;
+    EventSink m_eventSink;
+    QString m_dataLocation; // empty: the default under QStandardPaths::AppDataLocation
+    QHash<QString, QString> m_waitingFor; // caller → target, while the caller's interpreter thread waits
+    QMultiHash<QString, std::shared_ptr<Waiter>> m_waiters; // by caller, for interruptWaitsOf()
+};
+
+} // namespace PluginHost

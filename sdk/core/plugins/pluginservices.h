@@ -1,0 +1,59 @@
+#pragma once
+
+#include "module/hostservices.h"
+
+#include <QTranslator>
+
+#include <memory>
+#include <mutex>
+
+namespace PluginHost
+{
+
+class Interpreter;
+class PluginRegistry;
+struct PluginShared;
+
+/*
+ * The host, as one loaded plugin instance sees it through its `pluginhost` module. Made by the
+ * load job on the interpreter's thread and owned by that interpreter's PluginContext, so it
+ * lives exactly as long as the instance. Thread-safe: a plugin's own Python threads reach it too.
+ */
+class PluginServices : public HostServices
+{
+public:
+    PluginServices(std::shared_ptr<PluginShared> shared, std::shared_ptr<PluginRegistry> registry, Interpreter &interpreter, const QVariant &previousState);
+    ~PluginServices() override;
+
+    QString pluginId() const override;
+    QString version() const override;
+    QString directory() const override;
+    QString dataDirectory() const override;
+    qint64 interpreterId() const override;
+    bool ownGil() const override;
+    QVariant previousState() const override;
+
+    void log(LogLevel level, const QString &message, const QString &fileName, int line) override;
+
+    void subscribe(const QString &event) override;
+    void emitEvent(const QString &event, const QVariant &payload) override;
+    CallResult
+    callPlugin(const QString &pluginId, const QString &function, const QVariantList &arguments, std::optional<std::chrono::milliseconds> timeout) override;
+
+    QString translate(const QString &context, const QString &text) const override;
+
+private:
+    const std::shared_ptr<PluginShared> m_shared;
+    const std::shared_ptr<PluginRegistry> m_registry;
+    Interpreter *const m_interpreter; // compared, never dereferenced off its thread
+    const qint64 m_interpreterId;
+    const bool m_ownGil;
+    const QVariant m_previousState;
+    const QString m_dataDirectory;
+
+    mutable std::mutex m_dataDirectoryMutex;
+    mutable bool m_dataDirectoryMade = false;
+    std::unique_ptr<QTranslator> m_translator; // null without a catalog for the current locale
+};
+
+} // namespace PluginHost
