@@ -300,7 +300,7 @@ void HeadlessTest::testCallRaises_data()
                                      << QStringList{QStringLiteral("ValueError"),
                                                     QStringLiteral("no greeting for language 'xx'"),
                                                     QStringLiteral("Traceback"),
-                                                    QStringLiteral("greeter/__init__.py\", line 16, in greet")};
+                                                    QStringLiteral("greeter/__init__.py\", line 29, in greet")};
     QTest::newRow("wrong argument count") << QStringList{headless, call, greeterId, QStringLiteral("greet")}
                                           << QStringList{QStringLiteral("TypeError"), QStringLiteral("greet()"), QStringLiteral("name")};
 }
