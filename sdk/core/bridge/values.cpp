@@ -168,12 +168,11 @@ bool convertFromPython(PyObject *object, QVariant *value, const Position &positi
         return true;
     }
     if (PyUnicode_Check(object)) {
-        Py_ssize_t size = 0;
-        const char *utf8 = PyUnicode_AsUTF8AndSize(object, &size);
-        if (!utf8) {
+        QString text;
+        if (!toQString(object, &text)) {
             return false; // lone surrogates: UnicodeEncodeError says where in the string
         }
-        *value = QVariant(QString::fromUtf8(utf8, size));
+        *value = QVariant(text);
         return true;
     }
     if (PyBytes_Check(object)) {
@@ -217,11 +216,10 @@ bool convertFromPython(PyObject *object, QVariant *value, const Position &positi
                       QStringLiteral("dict keys must be str, found a key of type %1").arg(QString::fromUtf8(Py_TYPE(key)->tp_name)));
                 return false;
             }
-            const char *keyUtf8 = PyUnicode_AsUTF8(key);
-            if (!keyUtf8) {
+            QString keyText;
+            if (!toQString(key, &keyText)) {
                 return false;
             }
-            const QString keyText = QString::fromUtf8(keyUtf8);
             const Position entry{&position, nullptr, -1, &keyText};
             QVariant converted;
             if (!convertFromPython(item, &converted, entry, depth + 1)) {
@@ -244,6 +242,17 @@ PyObject *fromQString(const QString &text)
 {
     int byteOrder = QSysInfo::ByteOrder == QSysInfo::LittleEndian ? -1 : 1;
     return PyUnicode_DecodeUTF16(reinterpret_cast<const char *>(text.utf16()), text.size() * 2, "replace", &byteOrder);
+}
+
+bool toQString(PyObject *text, QString *out)
+{
+    Py_ssize_t size = 0;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &size);
+    if (!utf8) {
+        return false;
+    }
+    *out = QString::fromUtf8(utf8, size);
+    return true;
 }
 
 PyObject *toPython(const QVariant &value, const QString &where)

@@ -34,6 +34,9 @@ PLUGINHOSTCORE_EXPORT PyObject *toPythonTuple(const QVariantList &values, const 
 /// QString::toUtf8()), or nullptr with an exception set.
 PLUGINHOSTCORE_EXPORT PyObject *fromQString(const QString &text);
 
+/// The text of a str; false with UnicodeEncodeError set when it holds a lone surrogate.
+PLUGINHOSTCORE_EXPORT bool toQString(PyObject *text, QString *out);
+
 /// False with TypeError/OverflowError (ValueError for nesting deeper than 200 levels, as a
 /// container that holds itself is) set naming the position below `where` ("result").
 PLUGINHOSTCORE_EXPORT bool fromPython(PyObject *object, QVariant *value, const QString &where);

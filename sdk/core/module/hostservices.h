@@ -16,8 +16,9 @@ namespace PluginHost
  * What the `pluginhost` module asks of the host, for one plugin instance. The plugins layer
  * implements it; the module reaches it through its module state (never a global).
  *
- * Called on the plugin's interpreter thread. Methods that may wait (callPlugin) are called
- * with the interpreter's GIL released; the others hold it and must not block.
+ * Called on the plugin's interpreter thread, and on threads the plugin starts itself, so an
+ * implementation must be thread-safe. Methods that may wait (callPlugin) are called with the
+ * interpreter's GIL released; the others hold it and must not block.
  */
 class PLUGINHOSTCORE_EXPORT HostServices
 {

@@ -14,13 +14,6 @@ namespace PluginHost::Module
 namespace
 {
 
-QString toQString(PyObject *text)
-{
-    Py_ssize_t size = 0;
-    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &size);
-    return utf8 ? QString::fromUtf8(utf8, size) : QString();
-}
-
 // File and line of the Python code calling into the module, for log records.
 void callerLocation(QString *fileName, int *line)
 {
@@ -32,7 +25,7 @@ void callerLocation(QString *fileName, int *line)
     PyCodeObject *code = PyFrame_GetCode(frame);
     PyObject *file = PyObject_GetAttrString(reinterpret_cast<PyObject *>(code), "co_filename");
     if (file && PyUnicode_Check(file)) {
-        *fileName = toQString(file);
+        Values::toQString(file, fileName);
     }
     Py_XDECREF(file);
     Py_DECREF(code);
@@ -178,9 +171,10 @@ PyObject *info_previous_state(PyObject *self, void *)
 
 PyObject *info_repr(PyObject *self)
 {
-    HostServices *services = infoServices(self);
+    ModuleState *state = stateOfType(Py_TYPE(self));
+    HostServices *services = state ? state->services : nullptr;
     if (!services) {
-        return nullptr;
+        return PyUnicode_FromString("PluginInfo(<unloading>)"); // repr() must not raise
     }
     return fromQString(QStringLiteral("PluginInfo(id='%1', version='%2')").arg(services->pluginId(), services->version()));
 }
@@ -226,14 +220,16 @@ PyObject *logAt(PyTypeObject *definingClass, PyObject *const *args, Py_ssize_t n
         return nullptr;
     }
     PyObject *text = PyObject_Str(args[0]);
-    if (!text) {
+    QString message;
+    const bool converted = text && Values::toQString(text, &message);
+    Py_XDECREF(text);
+    if (!converted) {
         return nullptr;
     }
     QString fileName;
     int line = 0;
     callerLocation(&fileName, &line);
-    services->log(level, toQString(text), fileName, line);
-    Py_DECREF(text);
+    services->log(level, message, fileName, line);
     Py_RETURN_NONE;
 }
 
@@ -311,7 +307,11 @@ PyObject *stream_write(PyObject *self, PyObject *text)
         return nullptr;
     }
     auto *stream = reinterpret_cast<StreamObject *>(self);
-    stream->pending->append(toQString(text));
+    QString added;
+    if (!Values::toQString(text, &added)) {
+        return nullptr;
+    }
+    stream->pending->append(added);
     qsizetype newline;
     while ((newline = stream->pending->indexOf(QLatin1Char('\n'))) >= 0) {
         const QString line = stream->pending->left(newline);

@@ -23,6 +23,8 @@
 #include "runtime/pyref.h"
 #include "runtime/runtime_p.h"
 
+#include <cmath>
+
 namespace PluginHost
 {
 
@@ -36,23 +38,21 @@ namespace
 constexpr const char *servicesKey = "pluginhost.services"; // in the interpreter's dict
 constexpr const char *servicesCapsuleName = "pluginhost.HostServices";
 
-QString toQString(PyObject *text)
+constexpr const char *moduleKey = "pluginhost.module"; // in the interpreter's dict
+
+// Text that can cross to the host; false with UnicodeEncodeError set otherwise.
+bool textOf(PyObject *text, QString *out)
 {
-    Py_ssize_t size = 0;
-    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &size);
-    return utf8 ? QString::fromUtf8(utf8, size) : QString();
+    return Values::toQString(text, out);
 }
 
-// The module object of the calling interpreter, if the plugin's import made it (new reference).
+// The interpreter's one pluginhost module (new reference), kept in the interpreter's dict by
+// the exec slot, so that removing it from sys.modules cannot make a second one.
 PyRef currentModule()
 {
-    PyRef name = PyRef::steal(PyUnicode_FromString("pluginhost"));
-    PyRef module = name ? PyRef::steal(PyImport_GetModule(name.get())) : PyRef();
-    PyErr_Clear();
-    if (!module || !PyModule_Check(module.get()) || PyModule_GetDef(module.get()) != &moduleDefinition) {
-        return PyRef();
-    }
-    return module;
+    PyObject *interpreterDict = PyInterpreterState_GetDict(PyInterpreterState_Get()); // borrowed
+    PyObject *module = interpreterDict ? PyDict_GetItemString(interpreterDict, moduleKey) : nullptr; // borrowed
+    return PyRef::borrow(module);
 }
 
 // --- export ------------------------------------------------------------------------------
@@ -70,6 +70,10 @@ PyObject *registerExport(PyObject *module, PyObject *function, PyObject *name, b
     }
     if (!PyUnicode_Check(exportName.get()) || PyUnicode_GET_LENGTH(exportName.get()) == 0) {
         PyErr_Format(PyExc_TypeError, "an export's name must be a non-empty str, got %R", exportName.get());
+        return nullptr;
+    }
+    QString checked;
+    if (!textOf(exportName.get(), &checked)) {
         return nullptr;
     }
     PyObject *existing = PyDict_GetItemWithError(state->exports, exportName.get()); // borrowed
@@ -139,7 +143,9 @@ PyObject *subscribe(PyObject *options, PyObject *handler)
     if (PyList_Append(handlers, handler) < 0) {
         return nullptr;
     }
-    services->subscribe(toQString(event));
+    QString eventName;
+    textOf(event, &eventName); // checked by on()
+    services->subscribe(eventName);
     return Py_NewRef(handler);
 }
 
@@ -149,6 +155,10 @@ PyObject *pluginhost_on(PyObject *module, PyObject *event)
 {
     if (!PyUnicode_Check(event) || PyUnicode_GET_LENGTH(event) == 0) {
         PyErr_Format(PyExc_TypeError, "pluginhost.on() needs an event name (a non-empty str), got %R", event);
+        return nullptr;
+    }
+    QString checked;
+    if (!textOf(event, &checked)) {
         return nullptr;
     }
     PyRef options = PyRef::steal(PyTuple_Pack(2, module, event));
@@ -167,11 +177,12 @@ PyObject *pluginhost_emit(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (!services) {
         return nullptr;
     }
+    QString event;
     QVariant payload;
-    if (nargs == 2 && !Values::fromPython(args[1], &payload, QStringLiteral("payload"))) {
+    if (!textOf(args[0], &event) || (nargs == 2 && !Values::fromPython(args[1], &payload, QStringLiteral("payload")))) {
         return nullptr;
     }
-    services->emitEvent(toQString(args[0]), payload);
+    services->emitEvent(event, payload);
     Py_RETURN_NONE;
 }
 
@@ -193,15 +204,22 @@ PyObject *pluginhost_call(PyObject *module, PyObject *args, PyObject *kwargs)
                 return nullptr;
             }
             if (value != Py_None) {
+                if (PyBool_Check(value)) {
+                    PyErr_SetString(PyExc_TypeError, "call() timeout is a number of seconds or None, not a bool");
+                    return nullptr;
+                }
                 const double seconds = PyFloat_AsDouble(value);
                 if (seconds == -1.0 && PyErr_Occurred()) {
                     return nullptr;
                 }
-                if (seconds < 0) {
-                    PyErr_SetString(PyExc_ValueError, "call() timeout must not be negative");
+                if (std::isnan(seconds) || seconds < 0) {
+                    PyErr_Format(PyExc_ValueError, "call() timeout must be a number of seconds >= 0 or None, got %R", value);
                     return nullptr;
                 }
-                timeout = std::chrono::milliseconds(qint64(seconds * 1000.0));
+                // Beyond a year is no limit (inf included); anything above zero waits at least 1 ms.
+                if (seconds <= 365.0 * 24 * 3600) {
+                    timeout = std::chrono::milliseconds(qint64(std::ceil(seconds * 1000.0)));
+                }
             }
         }
     }
@@ -218,8 +236,11 @@ PyObject *pluginhost_call(PyObject *module, PyObject *args, PyObject *kwargs)
         }
         arguments.append(argument);
     }
-    const QString pluginId = toQString(PyTuple_GET_ITEM(args, 0));
-    const QString function = toQString(PyTuple_GET_ITEM(args, 1));
+    QString pluginId;
+    QString function;
+    if (!textOf(PyTuple_GET_ITEM(args, 0), &pluginId) || !textOf(PyTuple_GET_ITEM(args, 1), &function)) {
+        return nullptr;
+    }
     CallResult result;
     Py_BEGIN_ALLOW_THREADS // the other plugin may take long; never hold this GIL meanwhile
         result = services->callPlugin(pluginId, function, arguments, timeout);
@@ -239,7 +260,11 @@ PyObject *pluginhost_tr(PyObject *module, PyObject *text)
         return nullptr;
     }
     HostServices *services = servicesOrRaise(stateOf(module));
-    return services ? Values::fromQString(services->translate(QString(), toQString(text))) : nullptr;
+    QString source;
+    if (!services || !textOf(text, &source)) {
+        return nullptr;
+    }
+    return Values::fromQString(services->translate(QString(), source));
 }
 
 PyObject *pluginhost_translate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -249,7 +274,12 @@ PyObject *pluginhost_translate(PyObject *module, PyObject *const *args, Py_ssize
         return nullptr;
     }
     HostServices *services = servicesOrRaise(stateOf(module));
-    return services ? Values::fromQString(services->translate(toQString(args[0]), toQString(args[1]))) : nullptr;
+    QString context;
+    QString source;
+    if (!services || !textOf(args[0], &context) || !textOf(args[1], &source)) {
+        return nullptr;
+    }
+    return Values::fromQString(services->translate(context, source));
 }
 
 PyMethodDef moduleMethods[] = {
@@ -347,6 +377,13 @@ int module_exec(PyObject *module)
         PyErr_SetString(PyExc_ImportError, "pluginhost can only be imported by a plugin that PluginHost runs");
         return -1;
     }
+    if (PyDict_GetItemString(interpreterDict, moduleKey)) {
+        // A second module would hold exports and handlers the host never sees.
+        PyErr_SetString(PyExc_ImportError,
+                        "pluginhost was already imported by this plugin and then removed from sys.modules; "
+                        "import it once and keep it there");
+        return -1;
+    }
 
     state->eventType = createEventType(module);
     state->infoType = createInfoType(module);
@@ -382,7 +419,7 @@ int module_exec(PyObject *module)
     if (addInstance(module, state->infoType, "info") < 0 || addInstance(module, state->loggerType, "log") < 0) {
         return -1;
     }
-    return 0;
+    return PyDict_SetItemString(interpreterDict, moduleKey, module); // only a complete module becomes the one
 }
 
 PyModuleDef_Slot moduleSlots[] = {
@@ -482,7 +519,9 @@ QList<ExportInfo> exports()
     PyObject *name = nullptr;
     PyObject *function = nullptr;
     while (PyDict_Next(state->exports, &cursor, &name, &function)) {
-        found.append({toQString(name), PySet_Contains(state->reentrant, name) == 1});
+        QString text;
+        textOf(name, &text); // checked by export()
+        found.append({text, PySet_Contains(state->reentrant, name) == 1});
     }
     return found;
 }
@@ -511,7 +550,9 @@ QStringList subscriptions()
     PyObject *event = nullptr;
     PyObject *handlers = nullptr;
     while (PyDict_Next(stateOf(module.get())->handlers, &cursor, &event, &handlers)) {
-        events.append(toQString(event));
+        QString text;
+        textOf(event, &text); // checked by on()
+        events.append(text);
     }
     return events;
 }

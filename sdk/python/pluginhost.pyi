@@ -1,0 +1,169 @@
+"""The host's API for plugins: exports, events, calls to other plugins, logging, translations.
+
+Only a plugin that PluginHost runs can import it; each plugin gets its own module,
+types and exception classes, and nothing one plugin does to them is seen by another.
+
+    import pluginhost
+
+    @pluginhost.export
+    def greet(name: str) -> str:
+        return pluginhost.tr("Hello, {}!").format(name)
+
+    @pluginhost.on("message")
+    def on_message(event: pluginhost.Event) -> None:
+        pluginhost.log.info(f"{event.sender} says {event.payload}")
+
+    pluginhost.emit("greeted", {"name": "Ada"})
+    pluginhost.call("org.example.other", "lookup", "Ada", timeout=5.0)
+
+Values that cross to the host or to another plugin are copied: None, bool, int (64-bit),
+float, str, bytes, bytearray, and lists, tuples and str-keyed dicts of these. Anything else
+raises TypeError naming where it sat, e.g. `payload["cover"]`.
+"""
+
+from typing import Any, Callable, Literal, TypeAlias, TypeVar, final, overload
+
+_Value: TypeAlias = (
+    None | bool | int | float | str | bytes | bytearray | list[_Value] | tuple[_Value, ...] | dict[str, _Value]
+)
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+_Handler = TypeVar("_Handler", bound=Callable[[Event], object])
+
+@overload
+def export(function: _Function, /, *, name: str | None = None, reentrant: bool = False) -> _Function:
+    """Makes function callable by the host and by other plugins, and returns it unchanged.
+
+    Use it as `@export` or as `@export(name="other_name", reentrant=True)`. The export is
+    known by `name`, or else by the function's own name; exporting a name twice raises
+    ValueError, a non-callable TypeError. `reentrant=True` lets calls to it run while
+    another call of this plugin is busy.
+    """
+
+@overload
+def export(function: None = None, /, *, name: str | None = None, reentrant: bool = False) -> Callable[[_Function], _Function]:
+    """`@export(name=..., reentrant=...)`: returns the decorator that exports the function."""
+
+def on(event: str, /) -> Callable[[_Handler], _Handler]:
+    """Decorator: calls the function with an Event whenever the host or another plugin emits `event`.
+
+    Handlers of one event run in the order they subscribed. A handler that raises is logged
+    with its traceback and the other handlers still run. The function is returned unchanged.
+    """
+
+def emit(event: str, payload: _Value = None, /) -> None:
+    """Sends a copy of payload to the host and to every other plugin subscribed to `event`.
+
+    Raises TypeError when payload holds a value that cannot cross (naming where it sat),
+    PluginError when the plugin is unloading.
+    """
+
+def call(plugin: str, function: str, /, *args: _Value, timeout: float | None = None) -> Any:
+    """Calls `function`, an export of the plugin `plugin`, with copies of args and returns a copy of its result.
+
+    Waits at most `timeout` seconds (None: as long as it takes) without holding this plugin's
+    GIL. Raises PluginError when the call fails or would wait on itself (a cycle of calls),
+    TimeoutError when the timeout passes, and Cancelled when the host cancels it. Keyword
+    arguments other than `timeout` cannot cross to another plugin: they raise TypeError.
+    """
+
+def tr(text: str, /) -> str:
+    """The translation of text from the plugin's own .qm catalogs, or text itself."""
+
+def translate(context: str, text: str, /) -> str:
+    """The translation of text in `context` from the plugin's own .qm catalogs, or text itself."""
+
+@final
+class Event:
+    """An event delivered to a handler subscribed with @pluginhost.on(name).
+
+    Made by the host only: it cannot be instantiated, and its attributes are read-only.
+    """
+
+    @property
+    def name(self) -> str:
+        """The event's name, as given to emit()."""
+
+    @property
+    def payload(self) -> Any:
+        """A copy of what the sender passed."""
+
+    @property
+    def sender(self) -> str:
+        """The id of the plugin that emitted it; "" for the host."""
+
+@final
+class PluginInfo:
+    """What the host knows about this plugin: the type of pluginhost.info. Not instantiable."""
+
+    @property
+    def id(self) -> str:
+        """The plugin's id from metadata.json."""
+
+    @property
+    def version(self) -> str:
+        """The plugin's version from metadata.json."""
+
+    @property
+    def directory(self) -> str:
+        """The plugin's folder."""
+
+    @property
+    def data_dir(self) -> str:
+        """A folder the plugin may write to, created on first use."""
+
+    @property
+    def interpreter_id(self) -> int:
+        """CPython's id of the plugin's interpreter."""
+
+    @property
+    def gil(self) -> Literal["own", "shared"]:
+        """Either "own" (a per-interpreter GIL) or "shared"."""
+
+    @property
+    def previous_state(self) -> Any:
+        """What on_unload() of the previous instance returned, or None."""
+
+@final
+class Logger:
+    """Writes to the plugin's Qt logging category, pluginhost.plugin.<id>: the type of pluginhost.log.
+
+    Each record carries the caller's file and line. print() and sys.stdout go to the same
+    category at info level, sys.stderr (and so the logging module's default handler) at
+    warning level, one record per line. Not instantiable.
+    """
+
+    def debug(self, message: object, /) -> None:
+        """Logs str(message) as a debug message."""
+
+    def info(self, message: object, /) -> None:
+        """Logs str(message) as an informational message."""
+
+    def warning(self, message: object, /) -> None:
+        """Logs str(message) as a warning."""
+
+    def error(self, message: object, /) -> None:
+        """Logs str(message) as an error."""
+
+    def critical(self, message: object, /) -> None:
+        """Logs str(message) as a critical error."""
+
+class PluginError(Exception):
+    """A call through the host failed, or the host refused a request.
+
+    Also raised by every function of this module once the plugin is unloading.
+    """
+
+class Cancelled(BaseException):
+    """The host cancelled the running call (a deadline passed or the caller gave up).
+
+    A BaseException, so that `except Exception` does not swallow it.
+    """
+
+class PermissionDenied(PluginError):
+    """The plugin lacks the permission (X-PluginHost-Permissions) for what it tried."""
+
+info: PluginInfo
+"""This plugin's id, version, folders, interpreter id and GIL mode."""
+
+log: Logger
+"""This plugin's logger."""
