@@ -298,9 +298,11 @@ CallResult Plugin::callBlocking(const QString &function, const QVariantList &arg
     auto waiter = std::make_shared<Waiter>();
     QFuture<QVariant> future = call(function, arguments);
     future.then(QtFuture::Launch::Sync, [waiter](const QFuture<QVariant> &) {
-        std::lock_guard lock(waiter->mutex);
-        waiter->done = true;
-        waiter->finished.notify_all();
+        {
+            std::lock_guard lock(waiter->mutex);
+            waiter->done = true;
+        }
+        waiter->finished.notify_all(); // outside the lock, so the woken caller does not block on it
     });
     std::unique_lock lock(waiter->mutex);
     if (!waiter->finished.wait_for(lock, timeout, [&waiter] {

@@ -183,9 +183,11 @@ CallResult PluginRegistry::call(const Caller &caller,
 
     QFuture<QVariant> future = PluginPrivate::call(plugin, function, arguments);
     future.then(QtFuture::Launch::Sync, [waiter](const QFuture<QVariant> &) {
-        std::lock_guard lock(waiter->mutex);
-        waiter->finished = true;
-        waiter->changed.notify_all();
+        {
+            std::lock_guard lock(waiter->mutex);
+            waiter->finished = true;
+        }
+        waiter->changed.notify_all(); // outside the lock, so the woken caller does not block on it
     });
     bool finished = false;
     std::optional<PluginError> interruption;

@@ -421,16 +421,23 @@ bool Interpreter::post(std::unique_ptr<Job> job)
 
 std::unique_ptr<Job> Interpreter::tryPost(std::unique_ptr<Job> job)
 {
-    std::lock_guard lock(d->mutex);
-    if (!d->accepting) {
-        return job;
+    bool wakeThread = false;
+    {
+        std::lock_guard lock(d->mutex);
+        if (!d->accepting) {
+            return job;
+        }
+        const bool urgent = job->kind() != Job::Kind::Ordinary;
+        (urgent ? d->urgentJobs : d->ordinaryJobs).push_back(std::move(job));
+        if (d->idle) {
+            wakeThread = true;
+        } else if (urgent) {
+            d->armPendingCall();
+        }
     }
-    const bool urgent = job->kind() != Job::Kind::Ordinary;
-    (urgent ? d->urgentJobs : d->ordinaryJobs).push_back(std::move(job));
-    if (d->idle) {
+    // Outside the lock: a thread woken on this CPU would otherwise block on it at once.
+    if (wakeThread) {
         d->wake.notify_one();
-    } else if (urgent) {
-        d->armPendingCall();
     }
     return nullptr;
 }
@@ -443,8 +450,10 @@ QString Interpreter::rejectionReason() const
 
 void Interpreter::stop()
 {
-    std::lock_guard lock(d->mutex);
-    d->accepting = false;
+    {
+        std::lock_guard lock(d->mutex);
+        d->accepting = false;
+    }
     d->wake.notify_one();
 }
 
