@@ -58,6 +58,7 @@ private Q_SLOTS:
     void testDiscoveryReportsBrokenFolders();
     void testLoadAndCall();
     void testStateSignals();
+    void testStateSignalsSurviveCallerContinuations();
     void testValuesBothWays_data();
     void testValuesBothWays();
     void testUnsupportedValues();
@@ -150,6 +151,31 @@ void PluginTest::testStateSignals()
     QCOMPARE(spy.at(2).at(0).value<Plugin::State>(), Plugin::State::Unloading);
     QCOMPARE(spy.at(3).at(0).value<Plugin::State>(), Plugin::State::Unloaded);
     QCOMPARE(hooks->interpreterId(), -1);
+}
+
+void PluginTest::testStateSignalsSurviveCallerContinuations()
+{
+    // A Qt 6.4 future keeps a single continuation: the caller's own .then() on load() must not
+    // take the place of the SDK's, and loadAll() must not take the caller's.
+    Plugin *hooks = plugin(QStringLiteral("org.test.hooks"));
+    QVERIFY(settle(hooks->unload()));
+    QSignalSpy spy(hooks, &Plugin::stateChanged);
+    bool continued = false;
+    hooks->load().then(this, [&continued](const CallResult &result) {
+        continued = bool(result);
+    });
+    QTRY_VERIFY(continued);
+    QTRY_COMPARE(spy.size(), 2);
+    QCOMPARE(spy.at(1).at(0).value<Plugin::State>(), Plugin::State::Loaded);
+
+    QVERIFY(settle(hooks->unload()));
+    spy.clear();
+    const QFuture<void> all = m_manager->loadAll();
+    QVERIFY(settle(all));
+    QCOMPARE(hooks->state(), Plugin::State::Loaded);
+    QTRY_VERIFY(spy.size() >= 2);
+    QCOMPARE(spy.last().at(0).value<Plugin::State>(), Plugin::State::Loaded);
+    QVERIFY(settle(m_manager->unloadAll()));
 }
 
 void PluginTest::testValuesBothWays_data()

@@ -5,6 +5,7 @@
 
 #include "pluginhost_plugins_debug.h"
 
+#include <QFutureWatcher>
 #include <QHash>
 #include <QPromise>
 #include <QThread>
@@ -114,25 +115,26 @@ QList<PluginMetaData::Failure> PluginManager::failures() const
 
 namespace
 {
-QFuture<void> whenAll(const QList<QFuture<CallResult>> &futures)
+// Finishes once every future has. Watches them with QFutureWatchers in `context`'s thread rather
+// than future.then(): a Qt 6.4 future keeps one continuation, which belongs to the caller of load().
+QFuture<void> whenAll(const QList<QFuture<CallResult>> &futures, QObject *context)
 {
-    struct Countdown {
-        QPromise<void> promise;
-        std::atomic<qsizetype> remaining;
-    };
-    auto countdown = std::make_shared<Countdown>();
-    countdown->remaining = futures.size();
-    countdown->promise.start();
-    QFuture<void> all = countdown->promise.future();
+    auto promise = std::make_shared<QPromise<void>>();
+    promise->start();
+    QFuture<void> all = promise->future();
+    auto remaining = std::make_shared<qsizetype>(futures.size());
     if (futures.isEmpty()) {
-        countdown->promise.finish();
+        promise->finish();
     }
-    for (QFuture<CallResult> future : futures) { // then() is not const in Qt 6.4
-        future.then(QtFuture::Launch::Sync, [countdown](const CallResult &) {
-            if (--countdown->remaining == 0) {
-                countdown->promise.finish();
+    for (const QFuture<CallResult> &future : futures) {
+        auto *watcher = new QFutureWatcher<CallResult>(context);
+        QObject::connect(watcher, &QFutureWatcherBase::finished, context, [watcher, promise, remaining] {
+            watcher->deleteLater();
+            if (--*remaining == 0) {
+                promise->finish();
             }
         });
+        watcher->setFuture(future);
     }
     return all;
 }
@@ -146,7 +148,7 @@ QFuture<void> PluginManager::loadAll()
             loading.append(plugin->load());
         }
     }
-    return whenAll(loading);
+    return whenAll(loading, this);
 }
 
 QFuture<void> PluginManager::unloadAll()
@@ -155,7 +157,7 @@ QFuture<void> PluginManager::unloadAll()
     for (Plugin *plugin : std::as_const(d->plugins)) {
         unloading.append(plugin->unload());
     }
-    return whenAll(unloading);
+    return whenAll(unloading, this);
 }
 
 std::chrono::milliseconds PluginManager::shutdownTimeout() const
