@@ -1,0 +1,244 @@
+// Calls into an idle plugin: one at a time (round trip) and pipelined (throughput), beside a
+// raw condition-variable hand-off to an interpreter thread and a pipe to a child process.
+#include "childprocess.h"
+#include "measurements.h"
+#include "placement.h"
+#include "pluginfarm.h"
+#include "rawinterpreter.h"
+
+#include <PluginHost/PluginManager>
+
+#include <stdexcept>
+
+using namespace PluginHost;
+
+namespace Bench
+{
+
+namespace
+{
+const QString minimalId = QStringLiteral("org.bench.minimal");
+const QString noop = QStringLiteral("noop");
+constexpr int callsPerBlock = 1000;
+
+// The minimal plugin, loaded, for as long as this lives.
+class LoadedMinimalPlugin
+{
+public:
+    explicit LoadedMinimalPlugin(const Settings &settings)
+        : m_farm(settings.fixtures)
+        , m_directory(m_farm.add(QStringLiteral("minimal"), minimalId))
+    {
+        m_manager.setSearchPaths({m_farm.root()});
+        m_manager.discover();
+        m_plugin = m_manager.plugin(minimalId);
+        if (!m_plugin) {
+            throw std::runtime_error("the fixture plugin org.bench.minimal was not discovered");
+        }
+        expectSuccess(m_plugin->load(), QStringLiteral("loading org.bench.minimal"));
+    }
+
+    Plugin *plugin() const
+    {
+        return m_plugin;
+    }
+    QString directory() const
+    {
+        return m_directory;
+    }
+    /// The plugin's interpreter thread (the SDK names it "py:<id>").
+    pid_t threadId() const
+    {
+        return threadNamed(QStringLiteral("py:") + minimalId);
+    }
+
+private:
+    PluginFarm m_farm;
+    const QString m_directory;
+    PluginManager m_manager;
+    Plugin *m_plugin = nullptr;
+};
+
+struct RoundTrips {
+    std::vector<double> sdk, raw; // microseconds
+};
+
+// Plugin::callBlocking("noop") against the raw hand-off, the caller pinned to `callerCpu` and
+// both interpreter threads to `interpreterCpu`, in alternating blocks.
+RoundTrips sampleRoundTrips(const Settings &settings, int callerCpu, int interpreterCpu)
+{
+    LoadedMinimalPlugin loaded(settings);
+    Plugin *plugin = loaded.plugin();
+    RawInterpreter raw(loaded.directory(), QStringLiteral("minimal"));
+    pinThread(loaded.threadId(), interpreterCpu);
+    pinThread(raw.threadId(), interpreterCpu);
+
+    RoundTrips samples;
+    const int blocks = std::max(1, settings.repeat(20'000) / callsPerBlock);
+    runOnWorkerThread([&] {
+        pinThread(0, callerCpu);
+        const auto sdkBlock = [&](std::vector<double> *into) {
+            for (int call = 0; call < callsPerBlock; ++call) {
+                const auto start = Clock::now();
+                const CallResult result = plugin->callBlocking(noop);
+                const auto end = Clock::now();
+                expectSuccess(result, QStringLiteral("noop()"));
+                if (into) {
+                    into->push_back(microsecondsBetween(start, end));
+                }
+            }
+        };
+        const auto rawBlock = [&](std::vector<double> *into) {
+            for (int call = 0; call < callsPerBlock; ++call) {
+                const auto start = Clock::now();
+                raw.call("noop");
+                const auto end = Clock::now();
+                if (into) {
+                    into->push_back(microsecondsBetween(start, end));
+                }
+            }
+        };
+        sdkBlock(nullptr);
+        rawBlock(nullptr);
+        for (int block = 0; block < blocks; ++block) {
+            if (block % 2 == 0) {
+                sdkBlock(&samples.sdk);
+                rawBlock(&samples.raw);
+            } else {
+                rawBlock(&samples.raw);
+                sdkBlock(&samples.sdk);
+            }
+        }
+    });
+    return samples;
+}
+
+Result roundTripResult(const QString &name, const QString &baselineName, const RoundTrips &samples, const QString &placement)
+{
+    Result result;
+    result.name = name;
+    result.unit = QStringLiteral("us");
+    result.value = Statistics::of(samples.sdk);
+    result.baselineName = baselineName;
+    result.baseline = Statistics::of(samples.raw);
+    result.target = Target::ratioAtMost(1.25);
+    result.note = QStringLiteral("Plugin::callBlocking(\"noop\") from a worker thread vs a raw condition-variable hand-off to an "
+                                 "interpreter thread idle with its GIL released, calling the same noop(); per call, blocks of %1 "
+                                 "alternating; %2.")
+                      .arg(callsPerBlock)
+                      .arg(placement);
+    return result;
+}
+} // namespace
+
+Result measureCallRoundTrip(const Settings &settings)
+{
+    const int cpu = usableCpu(0);
+    return roundTripResult(QStringLiteral("call_rtt_us"),
+                           QStringLiteral("raw_cv_handoff_us"),
+                           sampleRoundTrips(settings, cpu, cpu),
+                           QStringLiteral("caller and interpreter threads pinned to the same CPU"));
+}
+
+Result measureCallRoundTripOtherCpu(const Settings &settings)
+{
+    if (usableCpuCount() < 2) {
+        throw std::runtime_error("needs two CPUs");
+    }
+    return roundTripResult(QStringLiteral("call_rtt_other_cpu_us"),
+                           QStringLiteral("raw_cv_handoff_other_cpu_us"),
+                           sampleRoundTrips(settings, usableCpu(0), usableCpu(1)),
+                           QStringLiteral("caller on one CPU, interpreter threads pinned to the other"));
+}
+
+Result measurePipeRoundTrip(const Settings &settings)
+{
+    const QString echoLines = QStringLiteral(
+        "import sys\n"
+        "read, write, flush = sys.stdin.buffer.readline, sys.stdout.buffer.write, sys.stdout.buffer.flush\n"
+        "while line := read():\n"
+        "    write(line)\n"
+        "    flush()\n");
+    ChildProcess child(settings.pythonExecutable, {QStringLiteral("-I"), QStringLiteral("-S"), QStringLiteral("-c"), echoLines});
+    const QByteArray request("noop\n");
+    const auto roundTrip = [&] {
+        child.write(request);
+        if (child.readLine() != request) {
+            throw std::runtime_error("the child process answered something else");
+        }
+    };
+
+    std::vector<double> samples;
+    const int calls = std::max(callsPerBlock, settings.repeat(20'000));
+    const int cpu = usableCpu(0);
+    pinThread(child.pid(), cpu); // a single-threaded child: its pid is its only tid
+    runOnWorkerThread([&] {
+        pinThread(0, cpu);
+        for (int call = 0; call < callsPerBlock; ++call) {
+            roundTrip();
+        }
+        for (int call = 0; call < calls; ++call) {
+            const auto start = Clock::now();
+            roundTrip();
+            samples.push_back(microsecondsBetween(start, Clock::now()));
+        }
+    });
+
+    Result result;
+    result.name = QStringLiteral("pipe_rtt_us");
+    result.unit = QStringLiteral("us");
+    result.value = Statistics::of(samples);
+    result.note = QStringLiteral("a line to a child `python -I -S` echoing lines over pipes and back, per round trip (process per plugin); "
+                                 "caller and child pinned to the same CPU, as for call_rtt_us.");
+    return result;
+}
+
+Result measureCallThroughput(const Settings &settings)
+{
+    LoadedMinimalPlugin loaded(settings);
+    Plugin *plugin = loaded.plugin();
+    constexpr int callsPerBatch = 100'000;
+
+    std::vector<double> rates;
+    const int repeat = settings.repeat(9);
+    // Not pinned: the scheduler's placement beats a producer and a consumer pinned to two CPUs
+    // here (every mailbox lock and cross-thread free then bounces between the CPUs).
+    runOnWorkerThread([&] {
+        const auto batch = [&](int calls) {
+            // A caller that fires and forgets keeps no futures; we keep every 1000th (and the
+            // last) to check that the calls succeeded. Calls run in order: the last one ends the batch.
+            QList<QFuture<QVariant>> sampled;
+            sampled.reserve(calls / 1000 + 1);
+            const auto start = Clock::now();
+            for (int call = 0; call < calls; ++call) {
+                QFuture<QVariant> future = plugin->call(noop);
+                if (call % 1000 == 0 || call == calls - 1) {
+                    sampled.append(std::move(future));
+                }
+            }
+            sampled.last().waitForFinished();
+            const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+            for (const QFuture<QVariant> &future : std::as_const(sampled)) {
+                expectSuccess(CallResult::fromFuture(future), QStringLiteral("noop()"));
+            }
+            return double(calls) / seconds;
+        };
+        batch(callsPerBatch / 10);
+        for (int index = 0; index < repeat; ++index) {
+            rates.push_back(batch(callsPerBatch));
+        }
+    });
+
+    Result result;
+    result.name = QStringLiteral("calls_per_s");
+    result.unit = QStringLiteral("calls/s");
+    result.better = Better::Higher;
+    result.value = Statistics::of(rates);
+    result.target = Target::valueAtLeast(500'000);
+    result.note = QStringLiteral("%1 Plugin::call(\"noop\") posted at once from a worker thread (futures dropped, "
+                                 "as a fire-and-forget caller would), until the last one finished.")
+                      .arg(callsPerBatch);
+    return result;
+}
+
+} // namespace Bench
