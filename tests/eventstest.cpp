@@ -1,6 +1,8 @@
 // The host side of the `pluginhost` module, end to end: exports, events between plugins and
 // to the host, plugin-to-plugin calls (with cycles and timeouts), logging, info, data folders,
 // state handed over on reload and translations, with real fixture plugins.
+#include "futurehelpers.h"
+
 #include <PluginHost/PluginManager>
 
 #include <QElapsedTimer>
@@ -14,6 +16,7 @@
 #include <mutex>
 
 using namespace PluginHost;
+using namespace PluginHost::Tests;
 using namespace std::chrono_literals;
 
 namespace
@@ -23,24 +26,6 @@ const QString translatedFixtures = QStringLiteral(PLUGINHOST_TEST_BUILT_DATA "/t
 const QString alphaId = QStringLiteral("org.test.alpha");
 const QString betaId = QStringLiteral("org.test.beta");
 const QString gammaId = QStringLiteral("org.test.gamma");
-
-template<typename T>
-bool settle(const QFuture<T> &future, int timeoutMs = 30000)
-{
-    return QTest::qWaitFor(
-        [&] {
-            return future.isFinished();
-        },
-        timeoutMs);
-}
-
-CallResult resultOf(const QFuture<QVariant> &future)
-{
-    if (!settle(future)) {
-        return PluginError(PluginError::Kind::TimedOut, QString(), QStringLiteral("the test waited 30 s in vain"));
-    }
-    return CallResult::fromFuture(future);
-}
 
 QVariant valueOf(Plugin *plugin, const QString &function, const QVariantList &arguments = {})
 {

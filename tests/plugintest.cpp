@@ -1,5 +1,7 @@
 // Plugins end to end: real fixture plugins in real subinterpreters, driven through
 // PluginManager and Plugin as an application would.
+#include "futurehelpers.h"
+
 #include <PluginHost/PluginManager>
 #include <PluginHost/Runtime>
 
@@ -11,31 +13,13 @@
 #include <thread>
 
 using namespace PluginHost;
+using namespace PluginHost::Tests;
 using namespace std::chrono_literals;
 
 namespace
 {
 const QString fixtures = QStringLiteral(PLUGINHOST_TEST_DATA "/plugins");
 const QString brokenFixtures = QStringLiteral(PLUGINHOST_TEST_DATA "/broken");
-
-// Waits for a future while the event loop runs (the GUI-thread pattern).
-template<typename T>
-bool settle(const QFuture<T> &future, int timeoutMs = 30000)
-{
-    return QTest::qWaitFor(
-        [&] {
-            return future.isFinished();
-        },
-        timeoutMs);
-}
-
-CallResult resultOf(const QFuture<QVariant> &future)
-{
-    if (!settle(future)) {
-        return PluginError(PluginError::Kind::TimedOut, QString(), QStringLiteral("the test waited 30 s in vain"));
-    }
-    return CallResult::fromFuture(future);
-}
 
 CallResult loaded(Plugin *plugin)
 {
