@@ -49,6 +49,8 @@ private:
 
 thread_local Interpreter *t_current = nullptr;
 
+constexpr int unknownGil = -2; // not read back from CPython yet
+
 // How long a pending call may stay unrun before the doorbell rings again (CPython 3.12 only).
 constexpr qint64 pendingCallRearmAfterNs = 20'000'000;
 
@@ -197,8 +199,14 @@ bool InterpreterPrivate::create()
     threadState = created;
     interpreterState = PyThreadState_GetInterpreter(created);
     interpreterId = PyInterpreterState_GetID(interpreterState);
-    const int hasOwnGil = Shim::currentInterpreterHasOwnGil();
-    ownGil = hasOwnGil < 0 ? !shared : hasOwnGil == 1;
+    // Read back once per isolation level and process: the same configuration always yields the
+    // same GIL, and the read-back imports _interpreters (~0.3 ms, and a module in sys.modules).
+    static std::atomic<int> observedOwnGil[2] = {unknownGil, unknownGil};
+    std::atomic<int> &observed = observedOwnGil[shared ? 1 : 0];
+    if (observed == unknownGil) {
+        observed = Shim::currentInterpreterHasOwnGil();
+    }
+    ownGil = observed < 0 ? !shared : observed == 1;
     {
         std::lock_guard lock(mutex);
         alive = true;
