@@ -86,6 +86,8 @@ public:
     Gil gil() const;
 
     /// Starts the plugin in a fresh interpreter. The future carries an error when it failed.
+    /// While a load is under way, calling load() again returns that same future: with Qt 6.4 a
+    /// future runs a single continuation, so observe a shared one with a QFutureWatcher.
     QFuture<CallResult> load();
     /// Calls on_unload(), ends the interpreter. Queued calls fail with Kind::Unloaded.
     /// The future's value is what on_unload() returned; the next load() receives it.
