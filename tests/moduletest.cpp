@@ -119,6 +119,48 @@ public:
         m_translations.append({context, text});
         return QStringLiteral("[%1] %2").arg(context, text);
     }
+    // Storage: a map in memory (the SQLite store is storagetest's); transactions are not modelled.
+    PluginError storageValue(const QString &key, QVariant *value, bool *found) override
+    {
+        std::lock_guard lock(m_mutex);
+        *found = m_storage.contains(key);
+        if (value) {
+            *value = m_storage.value(key);
+        }
+        return PluginError();
+    }
+    PluginError setStorageValue(const QString &key, const QVariant &value) override
+    {
+        std::lock_guard lock(m_mutex);
+        m_storage.insert(key, value);
+        return PluginError();
+    }
+    PluginError removeStorageValue(const QString &key, bool *existed) override
+    {
+        std::lock_guard lock(m_mutex);
+        *existed = m_storage.remove(key) > 0;
+        return PluginError();
+    }
+    PluginError storageKeys(QStringList *keys) override
+    {
+        std::lock_guard lock(m_mutex);
+        *keys = m_storage.keys();
+        return PluginError();
+    }
+    PluginError storageCount(qint64 *count) override
+    {
+        std::lock_guard lock(m_mutex);
+        *count = m_storage.size();
+        return PluginError();
+    }
+    PluginError beginStorageTransaction() override
+    {
+        return PluginError();
+    }
+    PluginError endStorageTransaction(bool) override
+    {
+        return PluginError();
+    }
 
     void setOwnGil(bool ownGil)
     {
@@ -192,6 +234,7 @@ private:
     QList<std::pair<QString, QVariant>> m_emitted;
     QList<CallRecord> m_calls;
     mutable QList<std::pair<QString, QString>> m_translations;
+    QVariantMap m_storage;
 };
 
 // What running some Python produced, copied out of the interpreter.
@@ -1478,9 +1521,15 @@ void ModuleTest::testNoLeakAcrossManyInterpreters()
           boundPerUseObjects);
     QVERIFY2(module.objects <= boundModuleObjects, qPrintable(QStringLiteral("each interpreter left %1 more Python objects behind with the module").arg(module.objects)));
     QVERIFY2(perUse.objects <= boundPerUseObjects, qPrintable(QStringLiteral("199 more uses left %1 more Python objects per interpreter").arg(perUse.objects)));
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer replaces malloc and holds freed memory in quarantine: RSS and malloc
+    // figures then measure the sanitizer, not the module. The object counts above still hold.
+    qInfo("built with AddressSanitizer: the RSS and malloc figures are printed, not checked");
+#else
     QVERIFY2(perUse.mallocKiB < boundPerUseMallocKiB, qPrintable(QStringLiteral("199 more uses left %1 KiB more malloc'd per interpreter").arg(perUse.mallocKiB)));
     QVERIFY2(module.residentKiB < boundResidentKiB, qPrintable(QStringLiteral("RSS grew by %1 KiB more per interpreter with the module").arg(module.residentKiB)));
     QVERIFY2(perUse.residentKiB < boundResidentKiB, qPrintable(QStringLiteral("199 more uses grew RSS by %1 KiB more per interpreter").arg(perUse.residentKiB)));
+#endif
 }
 
 QTEST_GUILESS_MAIN(ModuleTest)
