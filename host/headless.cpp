@@ -65,11 +65,35 @@ HeadlessHost::HeadlessHost(PluginManager *manager, QObject *parent)
 
 void HeadlessHost::start(const QCommandLineParser &parser)
 {
+    if (!changeRegistry(parser.values(QStringLiteral("enable")), true) || !changeRegistry(parser.values(QStringLiteral("disable")), false)) {
+        finish(1);
+        return;
+    }
+    if (!parser.isSet(QStringLiteral("list")) && !parser.isSet(QStringLiteral("call"))) {
+        finish(0);
+        return;
+    }
     if (parser.isSet(QStringLiteral("call"))) {
         call(parser.value(QStringLiteral("call")), parser.positionalArguments().value(0), parser.value(QStringLiteral("args")));
     } else {
         list();
     }
+}
+
+bool HeadlessHost::changeRegistry(const QStringList &pluginIds, bool enabled)
+{
+    for (const QString &pluginId : pluginIds) {
+        Plugin *plugin = m_manager->plugin(pluginId);
+        if (!plugin) {
+            printError(QStringLiteral("pluginhost: no plugin with id '%1' in %2").arg(pluginId, m_manager->searchPaths().join(QLatin1String(", "))));
+            return false;
+        }
+        if (const PluginError error = plugin->setEnabled(enabled); error.isError()) {
+            printError(QStringLiteral("pluginhost: could not %1 %2: %3").arg(enabled ? QStringLiteral("enable") : QStringLiteral("disable"), pluginId, error.message()));
+            return false;
+        }
+    }
+    return true;
 }
 
 void HeadlessHost::list()
@@ -80,6 +104,7 @@ void HeadlessHost::list()
             const PluginMetaData metaData = plugin->metaData();
             const PluginError error = plugin->lastError();
             const qint64 interpreter = plugin->interpreterId();
+            const PluginRecord record = plugin->record();
             plugins.append(QJsonObject{
                 {QStringLiteral("id"), plugin->id()},
                 {QStringLiteral("name"), metaData.name()},
@@ -92,6 +117,8 @@ void HeadlessHost::list()
                      : plugin->gil() == Plugin::Gil::Own ? QJsonValue(QStringLiteral("own"))
                                                          : QJsonValue(QStringLiteral("shared"))},
                 {QStringLiteral("error"), error.isError() ? QJsonValue(error.errorText()) : QJsonValue()},
+                {QStringLiteral("enabled"), plugin->isEnabled()},
+                {QStringLiteral("last_error"), record.lastError.isEmpty() ? QJsonValue() : QJsonValue(record.lastError)},
             });
         }
         for (const PluginMetaData::Failure &failure : m_manager->failures()) {
@@ -104,6 +131,8 @@ void HeadlessHost::list()
                 {QStringLiteral("interpreter"), QJsonValue()},
                 {QStringLiteral("gil"), QJsonValue()},
                 {QStringLiteral("error"), failure.errorText},
+                {QStringLiteral("enabled"), false},
+                {QStringLiteral("last_error"), QJsonValue()},
             });
         }
         printOut(QJsonDocument(plugins).toJson(QJsonDocument::Indented));

@@ -9,7 +9,8 @@ class PluginManager;
 }
 
 /*
- * `pluginhost --headless`: lists the plugins or calls one function, prints JSON on stdout,
+ * `pluginhost --headless`: enables or disables plugins in the profile's registry, then lists
+ * the plugins or calls one function, prints JSON on stdout,
  * errors on stderr, and exits: 0 success, 1 failure.
  */
 class HeadlessHost : public QObject
@@ -22,6 +23,8 @@ public:
     void start(const QCommandLineParser &parser);
 
 private:
+    // Enables or disables each plugin for good; false (after printing why) when one fails.
+    bool changeRegistry(const QStringList &pluginIds, bool enabled);
     void list();
     void call(const QString &pluginId, const QString &function, const QString &argumentsJson);
     void finish(int exitCode);

@@ -41,7 +41,12 @@ int main(int argc, char **argv)
     parser.addOptions({
         {QStringLiteral("headless"), QStringLiteral("Run without a window: for scripts and CI.")},
         {QStringLiteral("plugin-dir"), QStringLiteral("Search <dir> for plugins (repeatable; default: the bundled plugins)."), QStringLiteral("dir")},
-        {QStringLiteral("list"), QStringLiteral("Load the plugins enabled by default and print all of them as a JSON array.")},
+        {QStringLiteral("profile"),
+         QStringLiteral("Keep the registry and the plugins' storage in <dir>/pluginhost.sqlite (default: the application data folder)."),
+         QStringLiteral("dir")},
+        {QStringLiteral("list"), QStringLiteral("Load the enabled plugins and print all of them as a JSON array.")},
+        {QStringLiteral("enable"), QStringLiteral("Enable plugin <id> for --list and later runs (kept in the profile; repeatable)."), QStringLiteral("id")},
+        {QStringLiteral("disable"), QStringLiteral("Disable plugin <id> for --list and later runs (kept in the profile; repeatable)."), QStringLiteral("id")},
         {QStringLiteral("call"),
          QStringLiteral("Load plugin <id> and call the function named by the first argument; print the result as JSON."),
          QStringLiteral("id")},
@@ -61,8 +66,9 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "pluginhost: the window is not part of this build yet; run with --headless (see --help)\n");
         return 2;
     }
-    if (!parser.isSet(QStringLiteral("list")) && !parser.isSet(QStringLiteral("call"))) {
-        std::fprintf(stderr, "pluginhost: --headless needs --list or --call <id> <function> (see --help)\n");
+    const bool changesRegistry = parser.isSet(QStringLiteral("enable")) || parser.isSet(QStringLiteral("disable"));
+    if (!parser.isSet(QStringLiteral("list")) && !parser.isSet(QStringLiteral("call")) && !changesRegistry) {
+        std::fprintf(stderr, "pluginhost: --headless needs --list, --call <id> <function>, --enable <id> or --disable <id> (see --help)\n");
         return 2;
     }
     if (parser.isSet(QStringLiteral("call")) && parser.positionalArguments().size() != 1) {
@@ -76,6 +82,9 @@ int main(int argc, char **argv)
         dir = QDir(dir).absolutePath();
     }
     manager.setSearchPaths(dirs.isEmpty() ? defaultPluginDirs() : dirs);
+    if (parser.isSet(QStringLiteral("profile"))) {
+        manager.setProfileDirectory(QDir(parser.value(QStringLiteral("profile"))).absolutePath());
+    }
     manager.discover();
 
     HeadlessHost host(&manager);

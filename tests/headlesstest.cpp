@@ -3,11 +3,13 @@
 #include "runtime/pythonshim.h" // PY_MAJOR_VERSION: the host must run the CPython it was built with
 
 #include <QDir>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QSet>
+#include <QTemporaryDir>
 #include <QTest>
 
 namespace
@@ -59,6 +61,9 @@ HostRun runHost(const QStringList &arguments)
     QProcess process;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("QT_FORCE_STDERR_LOGGING"), QStringLiteral("1"));
+    // The default profile lives under the data folder: never the user's, and fresh for this run.
+    static QTemporaryDir dataHome;
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), dataHome.path());
     process.setProcessEnvironment(environment);
     process.start(QStringLiteral(PLUGINHOST_HOST_BINARY), arguments);
     if (!process.waitForStarted(processTimeoutMs)) {
@@ -125,6 +130,7 @@ private Q_SLOTS:
     void testArgsNotAJsonArray();
     void testUsageErrors_data();
     void testUsageErrors();
+    void testEnableAndDisableArePersisted();
 };
 
 void HeadlessTest::testVersion()
@@ -153,7 +159,9 @@ void HeadlessTest::testListBundled()
                            QStringLiteral("state"),
                            QStringLiteral("interpreter"),
                            QStringLiteral("gil"),
-                           QStringLiteral("error")};
+                           QStringLiteral("error"),
+                           QStringLiteral("enabled"),
+                           QStringLiteral("last_error")};
     for (const QJsonValue &entry : array) {
         QVERIFY2(entry.isObject(), run.describe().constData());
         for (const QString &key : keys) {
@@ -434,5 +442,43 @@ void HeadlessTest::testUsageErrors()
 }
 
 QTEST_GUILESS_MAIN(HeadlessTest)
+
+void HeadlessTest::testEnableAndDisableArePersisted()
+{
+    QTemporaryDir profile;
+    QVERIFY(profile.isValid());
+    const QStringList base{QStringLiteral("--headless"), QStringLiteral("--profile"), profile.path(), QStringLiteral("--plugin-dir"), fixtures()};
+    auto list = [&](const QStringList &extra) {
+        const HostRun run = runHost(base + extra + QStringList{QStringLiteral("--list")});
+        return std::pair{run, listedPlugins(QJsonDocument::fromJson(run.out).array())};
+    };
+
+    auto [first, plugins] = list({});
+    VERIFY_EXIT(first, 0);
+    QCOMPARE(plugins.value(goodId).value(QLatin1String("enabled")).toBool(false), true);
+    QVERIFY(plugins.value(goodId).value(QLatin1String("last_error")).isNull());
+    const QString lastError = plugins.value(raisingId).value(QLatin1String("last_error")).toString();
+    QVERIFY2(lastError.contains(QLatin1String("raising.py refuses to be imported")), first.describe().constData());
+
+    const HostRun disable = runHost(base + QStringList{QStringLiteral("--disable"), goodId});
+    VERIFY_EXIT(disable, 0);
+    QVERIFY2(QFile::exists(profile.filePath(QStringLiteral("pluginhost.sqlite"))), disable.describe().constData());
+
+    auto [second, afterDisable] = list({});
+    VERIFY_EXIT(second, 0);
+    QCOMPARE(afterDisable.value(goodId).value(QLatin1String("enabled")).toBool(true), false);
+    QCOMPARE(afterDisable.value(goodId).value(QLatin1String("state")).toString(), QStringLiteral("unloaded")); // --list loads enabled plugins only
+    // The error of the last run is remembered while the plugin was not loaded again.
+    QCOMPARE(afterDisable.value(raisingId).value(QLatin1String("last_error")).toString(), lastError);
+
+    auto [third, afterEnable] = list({QStringLiteral("--enable"), goodId});
+    VERIFY_EXIT(third, 0);
+    QCOMPARE(afterEnable.value(goodId).value(QLatin1String("enabled")).toBool(false), true);
+    QCOMPARE(afterEnable.value(goodId).value(QLatin1String("state")).toString(), QStringLiteral("loaded"));
+
+    const HostRun unknown = runHost(base + QStringList{QStringLiteral("--enable"), QStringLiteral("org.test.nobody")});
+    VERIFY_EXIT(unknown, 1);
+    VERIFY_CONTAINS(unknown, unknown.err, QStringLiteral("no plugin with id 'org.test.nobody'"));
+}
 
 #include "headlesstest.moc"

@@ -325,7 +325,7 @@ void PluginMetaDataTest::testInvalid_data()
     // Other X-PluginHost-* keys
     row("host-key-unknown",
         QStringLiteral("X-PluginHost-Permission: unknown key; the keys starting with \"X-PluginHost-\" are X-PluginHost-ApiVersion, "
-                       "X-PluginHost-EntryPoint, X-PluginHost-Permissions, X-PluginHost-Isolation"));
+                       "X-PluginHost-EntryPoint, X-PluginHost-Permissions, X-PluginHost-Isolation, X-PluginHost-PersistState"));
     row("host-key-wrong-case", QStringLiteral("x-pluginhost-isolation: unknown key; keys are case-sensitive, write \"X-PluginHost-Isolation\""));
 }
 

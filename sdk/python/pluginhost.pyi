@@ -1,4 +1,4 @@
-"""The host's API for plugins: exports, events, calls to other plugins, logging, translations.
+"""The host's API for plugins: exports, events, calls to other plugins, storage, logging, translations.
 
 Only a plugin that PluginHost runs can import it; each plugin gets its own module,
 types and exception classes, and nothing one plugin does to them is seen by another.
@@ -21,7 +21,8 @@ float, str, bytes, bytearray, and lists, tuples and str-keyed dicts of these. An
 raises TypeError naming where it sat, e.g. `payload["cover"]`.
 """
 
-from typing import Any, Callable, Literal, TypeAlias, TypeVar, final, overload
+from types import TracebackType
+from typing import Any, Callable, Iterator, Literal, TypeAlias, TypeVar, final, overload
 
 _Value: TypeAlias = (
     None | bool | int | float | str | bytes | bytearray | list[_Value] | tuple[_Value, ...] | dict[str, _Value]
@@ -147,6 +148,54 @@ class Logger:
     def critical(self, message: object, /) -> None:
         """Logs str(message) as a critical error."""
 
+@final
+class Storage:
+    """The plugin's own persistent mapping: the type of pluginhost.storage. Not instantiable.
+
+    Keys are str; values are those that may cross interpreters (see the module's docstring),
+    kept as CBOR in the application profile's SQLite database, at most 16 MiB each once
+    encoded. A value comes back as a copy, with tuples as lists and bytearray as bytes. Values
+    survive reloads and restarts. The plugin reaches only its own keys: the namespace is its
+    id, chosen by the host.
+
+    `storage[key]` raises KeyError for a missing key; a key that is not a str raises TypeError,
+    a value that cannot be kept TypeError naming where it sat (`storage['cover'][2]`), a value
+    too large ValueError. When the database cannot be read or written (disk full, read-only,
+    locked by another process) the operation raises PluginError and nothing else breaks.
+    Every operation commits at once, unless it runs inside `with storage.transaction():`.
+    """
+
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __setitem__(self, key: str, value: _Value, /) -> None: ...
+    def __delitem__(self, key: str, /) -> None: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
+    def get(self, key: str, default: Any = None, /) -> Any:
+        """The value stored under key, or default."""
+
+    def keys(self, /) -> list[str]:
+        """The keys, sorted, as a list."""
+
+    def items(self, /) -> list[tuple[str, Any]]:
+        """The (key, value) pairs, sorted by key, as a list."""
+
+    def transaction(self, /) -> StorageTransaction:
+        """A context manager: the writes inside it are committed as one, or rolled back when it exits with an exception.
+
+        Transactions nest (the inner one is a savepoint). While one is open, writes of other
+        plugins wait for it, so keep it short; a transaction opened on one thread belongs to it.
+        """
+
+@final
+class StorageTransaction:
+    """What Storage.transaction() returns: use it once, in a with statement. Not instantiable."""
+
+    def __enter__(self) -> StorageTransaction: ...
+    def __exit__(
+        self, type: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None, /
+    ) -> Literal[False]: ...
+
 class PluginError(Exception):
     """A call through the host failed, or the host refused a request.
 
@@ -167,3 +216,6 @@ info: PluginInfo
 
 log: Logger
 """This plugin's logger."""
+
+storage: Storage
+"""This plugin's persistent mapping."""

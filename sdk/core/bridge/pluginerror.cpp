@@ -121,6 +121,8 @@ QString PluginError::errorString() const
         return QCoreApplication::translate("PluginError", "The call to plugin %1 was cancelled").arg(where);
     case Kind::CallCycle:
         return QCoreApplication::translate("PluginError", "Plugin %1 made a call that would wait forever: %2").arg(where, d->message);
+    case Kind::StorageFailed:
+        return QCoreApplication::translate("PluginError", "The storage of plugin %1 failed: %2").arg(where, d->message);
     }
     return d->message;
 }

@@ -47,6 +47,7 @@ public:
         TimedOut, ///< a deadline passed
         Cancelled, ///< the caller cancelled
         CallCycle, ///< a plugin-to-plugin call would wait on a plugin that is itself waiting on the caller
+        StorageFailed, ///< the profile database could not be read or written (locked, disk full, read-only, …) \since 0.2
     };
     Q_ENUM(Kind)
 

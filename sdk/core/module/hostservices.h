@@ -4,6 +4,7 @@
 #include "pluginhostcore_export.h"
 
 #include <QString>
+#include <QStringList>
 #include <QVariant>
 
 #include <chrono>
@@ -57,6 +58,23 @@ public:
 
     /// The translation of `text` from the plugin's own .qm catalogs, or `text` itself.
     virtual QString translate(const QString &context, const QString &text) const = 0;
+
+    /*
+     * The plugin's own persistent key/value store (`pluginhost.storage`). The host chooses the
+     * namespace (the plugin id); nothing here names another plugin's. These may wait for the
+     * database, so they are called with the GIL released. A failure is a PluginError of
+     * Kind::StorageFailed, or Kind::InvalidValue for a value too large to keep.
+     */
+    /// `value` may be null: then only `found` is answered.
+    virtual PluginError storageValue(const QString &key, QVariant *value, bool *found) = 0;
+    virtual PluginError setStorageValue(const QString &key, const QVariant &value) = 0;
+    virtual PluginError removeStorageValue(const QString &key, bool *existed) = 0;
+    /// Sorted.
+    virtual PluginError storageKeys(QStringList *keys) = 0;
+    virtual PluginError storageCount(qint64 *count) = 0;
+    /// A transaction of the calling thread; transactions nest.
+    virtual PluginError beginStorageTransaction() = 0;
+    virtual PluginError endStorageTransaction(bool commit) = 0;
 };
 
 } // namespace PluginHost

@@ -13,6 +13,8 @@ struct ModuleState {
     PyObject *infoType; // type(pluginhost.info)
     PyObject *loggerType; // type(pluginhost.log)
     PyObject *streamType; // what sys.stdout and sys.stderr become
+    PyObject *storageType; // type(pluginhost.storage)
+    PyObject *transactionType; // what storage.transaction() returns
     PyObject *pluginError; // pluginhost.PluginError
     PyObject *cancelled; // pluginhost.Cancelled (a BaseException)
     PyObject *permissionDenied; // pluginhost.PermissionDenied (a PluginError)
@@ -44,6 +46,9 @@ PyObject *createEventType(PyObject *module);
 PyObject *createInfoType(PyObject *module);
 PyObject *createLoggerType(PyObject *module);
 PyObject *createStreamType(PyObject *module);
+// storagetype.cpp
+PyObject *createStorageType(PyObject *module);
+PyObject *createTransactionType(PyObject *module);
 
 // A new pluginhost.Event, or nullptr with an exception set.
 PyObject *newEvent(ModuleState *state, const QString &name, PyObject *payload, const QString &sender);

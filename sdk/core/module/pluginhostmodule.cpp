@@ -11,6 +11,7 @@
 //     pluginhost.emit("greeted", {"name": "Ada"})
 //     pluginhost.call("org.example.other", "lookup", "Ada", timeout=5.0)
 //     pluginhost.log.info("ready"); pluginhost.info.id; pluginhost.tr("Hello")
+//     pluginhost.storage["seen"] = pluginhost.storage.get("seen", 0) + 1
 //
 // Multi-phase initialization (PEP 489), safe under a per-interpreter GIL: each interpreter
 // gets its own module object, heap types and exception classes, all kept in module state.
@@ -324,6 +325,8 @@ int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->infoType);
     Py_VISIT(state->loggerType);
     Py_VISIT(state->streamType);
+    Py_VISIT(state->storageType);
+    Py_VISIT(state->transactionType);
     Py_VISIT(state->pluginError);
     Py_VISIT(state->cancelled);
     Py_VISIT(state->permissionDenied);
@@ -340,6 +343,8 @@ int module_clear(PyObject *module)
     Py_CLEAR(state->infoType);
     Py_CLEAR(state->loggerType);
     Py_CLEAR(state->streamType);
+    Py_CLEAR(state->storageType);
+    Py_CLEAR(state->transactionType);
     Py_CLEAR(state->pluginError);
     Py_CLEAR(state->cancelled);
     Py_CLEAR(state->permissionDenied);
@@ -389,7 +394,9 @@ int module_exec(PyObject *module)
     state->infoType = createInfoType(module);
     state->loggerType = createLoggerType(module);
     state->streamType = createStreamType(module);
-    if (!state->eventType || !state->infoType || !state->loggerType || !state->streamType) {
+    state->storageType = createStorageType(module);
+    state->transactionType = createTransactionType(module);
+    if (!state->eventType || !state->infoType || !state->loggerType || !state->streamType || !state->storageType || !state->transactionType) {
         return -1;
     }
     state->pluginError = PyErr_NewExceptionWithDoc("pluginhost.PluginError", "A call through the host failed, or the host refused a request.", nullptr, nullptr);
@@ -412,11 +419,13 @@ int module_exec(PyObject *module)
         return -1;
     }
     if (PyModule_AddObjectRef(module, "Event", state->eventType) < 0 || PyModule_AddObjectRef(module, "PluginInfo", state->infoType) < 0
-        || PyModule_AddObjectRef(module, "Logger", state->loggerType) < 0 || PyModule_AddObjectRef(module, "PluginError", state->pluginError) < 0
+        || PyModule_AddObjectRef(module, "Logger", state->loggerType) < 0 || PyModule_AddObjectRef(module, "Storage", state->storageType) < 0
+        || PyModule_AddObjectRef(module, "StorageTransaction", state->transactionType) < 0 || PyModule_AddObjectRef(module, "PluginError", state->pluginError) < 0
         || PyModule_AddObjectRef(module, "Cancelled", state->cancelled) < 0 || PyModule_AddObjectRef(module, "PermissionDenied", state->permissionDenied) < 0) {
         return -1;
     }
-    if (addInstance(module, state->infoType, "info") < 0 || addInstance(module, state->loggerType, "log") < 0) {
+    if (addInstance(module, state->infoType, "info") < 0 || addInstance(module, state->loggerType, "log") < 0
+        || addInstance(module, state->storageType, "storage") < 0) {
         return -1;
     }
     return PyDict_SetItemString(interpreterDict, moduleKey, module); // only a complete module becomes the one
@@ -441,7 +450,7 @@ PyObject *initialize()
 PyModuleDef moduleDefinition = {
     PyModuleDef_HEAD_INIT,
     "pluginhost",
-    PyDoc_STR("The host's API for plugins: exports, events, calls to other plugins, logging, translations."),
+    PyDoc_STR("The host's API for plugins: exports, events, calls to other plugins, storage, logging, translations."),
     sizeof(ModuleState),
     moduleMethods,
     moduleSlots,

@@ -2,6 +2,8 @@
 #include "plugin_p.h"
 #include "pluginjobs.h"
 #include "pluginregistry.h"
+#include "pluginservices.h"
+#include "storage/profiledatabase.h"
 
 #include "pluginhost_plugins_debug.h"
 
@@ -158,6 +160,53 @@ Plugin::Gil Plugin::gil() const
         return d->shared->interpreter->gil() == Interpreter::Isolation::OwnGil ? Gil::Own : Gil::Shared;
     }
     return d->shared->metaData.isolation() == PluginMetaData::Isolation::Isolated ? Gil::Own : Gil::Shared;
+}
+
+bool Plugin::isEnabled() const
+{
+    {
+        std::lock_guard lock(d->shared->mutex);
+        if (d->shared->enabled) {
+            return *d->shared->enabled;
+        }
+    }
+    RegistryRecord stored;
+    if (d->registry && !d->registry->database()->record(id(), &stored).isError() && stored.enabled) {
+        return *stored.enabled;
+    }
+    return d->shared->metaData.isEnabledByDefault();
+}
+
+PluginError Plugin::setEnabled(bool enabled)
+{
+    {
+        std::lock_guard lock(d->shared->mutex);
+        d->shared->enabled = enabled;
+    }
+    if (!d->registry) {
+        return PluginError();
+    }
+    const PluginError error = storageFailure(id(), d->registry->database()->setEnabled(id(), enabled));
+    if (error.isError()) {
+        qCWarning(PLUGINHOST_PLUGINS).noquote() << "could not keep" << id() << (enabled ? "enabled" : "disabled") << "for later runs:" << error.message();
+    }
+    return error;
+}
+
+PluginRecord Plugin::record() const
+{
+    PluginRecord record;
+    RegistryRecord stored;
+    if (!d->registry || d->registry->database()->record(id(), &stored).isError()) {
+        return record;
+    }
+    record.lastVersion = stored.lastVersion;
+    record.lastResult = stored.lastResult;
+    record.lastLoadTime = stored.lastLoadTime;
+    record.loads = stored.loads;
+    record.reloads = stored.reloads;
+    record.lastError = stored.lastError;
+    return record;
 }
 
 QFuture<CallResult> Plugin::load()

@@ -4,6 +4,7 @@
 #include "pluginhostcore_export.h"
 #include "pluginmetadata.h"
 
+#include <QDateTime>
 #include <QFuture>
 #include <QList>
 #include <QObject>
@@ -28,6 +29,19 @@ struct PluginExport {
     bool reentrant = false; ///< may run while another call into the plugin is busy (`reentrant=True`)
 
     bool operator==(const PluginExport &other) const = default;
+};
+
+/*!
+ * What the profile's registry remembers of a plugin across runs (Plugin::record()).
+ * \since 0.2
+ */
+struct PluginRecord {
+    QString lastVersion; ///< the version last loaded or tried; empty when never loaded with this profile
+    QString lastResult; ///< "loaded", "failed", or empty
+    QDateTime lastLoadTime; ///< UTC; invalid when never loaded
+    qint64 loads = 0; ///< fresh loads tried (load(), loadAll())
+    qint64 reloads = 0; ///< reloads tried
+    QString lastError; ///< errorText() of the last failed load; empty after a successful one
 };
 
 /*!
@@ -84,6 +98,22 @@ public:
     qint64 interpreterId() const;
     /// The GIL the plugin's interpreter really has (only meaningful while loaded).
     Gil gil() const;
+
+    /*!
+     * Whether PluginManager::loadAll() loads the plugin. Kept in the profile's registry (see
+     * PluginManager::setProfileDirectory()); `KPlugin.EnabledByDefault` until set. load()
+     * works regardless.
+     */
+    bool isEnabled() const;
+    /*!
+     * Enables or disables the plugin for loadAll() in this and later runs; a loaded plugin
+     * stays loaded. Returns an error (Kind::StorageFailed) when the registry could not be
+     * written: the choice then holds for this manager only.
+     * \since 0.2
+     */
+    PluginError setEnabled(bool enabled);
+    /// The registry's record of this plugin: its last load, how often it loaded. \since 0.2
+    PluginRecord record() const;
 
     /// Starts the plugin in a fresh interpreter. The future carries an error when it failed.
     /// While a load is under way, calling load() again returns that same future: with Qt 6.4 a

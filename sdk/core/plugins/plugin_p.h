@@ -50,6 +50,7 @@ struct PluginShared {
     std::shared_ptr<Interpreter> failedInterpreter; // ending after a failed load
     quint64 generation = 0;
     QVariant stateForNextLoad; // what on_unload() returned last time
+    std::optional<bool> enabled; // set by setEnabled(), in case the registry cannot keep it
     QFuture<CallResult> pendingLoad;
     // The current instance's interface. During a reload the old instance's subscriptions stay
     // until the new one has loaded, so that events sent meanwhile wait for it in its mailbox.

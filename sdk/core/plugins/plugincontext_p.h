@@ -12,6 +12,7 @@ namespace PluginHost
 {
 
 class PluginServices;
+class ProfileDatabase;
 
 // Per interpreter, on its thread: the plugin's Python objects and the host services its
 // `pluginhost` module reaches. Dropped on that thread with the GIL held (Interpreter::setContext).
@@ -29,6 +30,7 @@ public:
     PluginError loadError;
     QVariant previousState; // what on_unload() of the previous instance returned
     std::unique_ptr<PluginServices> services;
+    std::shared_ptr<ProfileDatabase> database; // registry and persisted state
     bool moduleInstalled = false;
 
     static PluginContext *of(Interpreter &interpreter)

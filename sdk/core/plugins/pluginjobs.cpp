@@ -10,6 +10,7 @@
 #include "pluginservices.h"
 #include "runtime/pyref.h"
 #include "runtime/runtime.h"
+#include "storage/profiledatabase.h"
 
 #include "pluginhost_plugins_debug.h"
 
@@ -189,6 +190,10 @@ public:
                 m_shared->subscriptions.clear();
             }
         }
+        context->database = m_registry->database();
+        if (!m_previousInstance.isValid() && metaData.persistsState()) {
+            takePersistedState(*context);
+        }
         context->services = std::make_unique<PluginServices>(m_shared, m_registry, interpreter, context->previousState);
         interpreter.setContext(context);
 
@@ -217,6 +222,7 @@ public:
             }
         }
 
+        recordLoad(*context, error);
         if (error.isError()) {
             context->module = PyRef();
             context->uninstallModule();
@@ -256,6 +262,36 @@ private:
         m_promise.finish();
     }
 
+    // A fresh start of a plugin that opted in (X-PluginHost-PersistState) gets what on_unload()
+    // returned in an earlier run, unless this process has something newer. Either way the
+    // saved copy is used up: a start after a crash finds none.
+    void takePersistedState(PluginContext &context)
+    {
+        QVariant saved;
+        bool found = false;
+        PyThreadState *thread = PyEval_SaveThread(); // the database may make it wait
+        const StorageError error = context.database->takeState(context.pluginId, &saved, &found);
+        PyEval_RestoreThread(thread);
+        if (error.isError()) {
+            qCWarning(PLUGINHOST_PLUGINS).noquote() << "the saved state of" << context.pluginId << "could not be read:" << error.message();
+        }
+        if (found && !context.previousState.isValid()) {
+            context.previousState = saved;
+        }
+    }
+
+    void recordLoad(PluginContext &context, const PluginError &loadError)
+    {
+        const QString errorText = loadError.isError() ? loadError.errorText() : QString();
+        const bool reload = m_previousInstance.isValid();
+        PyThreadState *thread = PyEval_SaveThread(); // the database may make it wait
+        const StorageError error = context.database->recordLoad(context.pluginId, m_shared->metaData.version(), reload, errorText);
+        PyEval_RestoreThread(thread);
+        if (error.isError()) {
+            qCDebug(PLUGINHOST_PLUGINS).noquote() << "the registry did not record the load of" << context.pluginId << "-" << error.message();
+        }
+    }
+
     std::shared_ptr<PluginShared> m_shared;
     std::shared_ptr<PluginRegistry> m_registry;
     const quint64 m_generation;
@@ -285,8 +321,18 @@ public:
             *m_result = error;
         } else {
             *m_result = state;
-            std::lock_guard lock(m_shared->mutex);
-            m_shared->stateForNextLoad = state;
+            {
+                std::lock_guard lock(m_shared->mutex);
+                m_shared->stateForNextLoad = state;
+            }
+            if (m_shared->metaData.persistsState() && context->database) {
+                PyThreadState *thread = PyEval_SaveThread(); // the database may make it wait
+                const StorageError saveError = context->database->saveState(context->pluginId, state);
+                PyEval_RestoreThread(thread);
+                if (saveError.isError()) {
+                    qCWarning(PLUGINHOST_PLUGINS).noquote() << "the state on_unload() of" << context->pluginId << "returned was not saved:" << saveError.message();
+                }
+            }
         }
         context->uninstallModule();
         context->module = PyRef();

@@ -144,7 +144,7 @@ QFuture<void> PluginManager::loadAll()
 {
     QList<QFuture<CallResult>> loading;
     for (Plugin *plugin : std::as_const(d->plugins)) {
-        if (plugin->metaData().isEnabledByDefault() && plugin->state() != Plugin::State::Loaded) {
+        if (plugin->state() != Plugin::State::Loaded && plugin->isEnabled()) {
             loading.append(plugin->load());
         }
     }
@@ -178,6 +178,26 @@ void PluginManager::setDataLocation(const QString &location)
 QString PluginManager::dataLocation() const
 {
     return d->registry->dataLocation();
+}
+
+void PluginManager::setProfileDirectory(const QString &directory)
+{
+    d->registry->setProfileDirectory(directory);
+}
+
+QString PluginManager::profileDirectory() const
+{
+    return d->registry->profileDirectory();
+}
+
+void PluginManager::setStorageLockTimeout(std::chrono::milliseconds timeout)
+{
+    d->registry->setStorageLockTimeout(timeout);
+}
+
+std::chrono::milliseconds PluginManager::storageLockTimeout() const
+{
+    return d->registry->storageLockTimeout();
 }
 
 void PluginManager::broadcast(const QString &event, const QVariant &payload)

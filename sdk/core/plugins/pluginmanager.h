@@ -25,7 +25,7 @@ class PluginManagerPrivate;
  * auto *manager = new PluginHost::PluginManager(this);
  * manager->setSearchPaths({QStringLiteral("/usr/share/myapp/plugins")});
  * manager->discover();
- * manager->loadAll(); // every plugin that is enabled by default
+ * manager->loadAll(); // every enabled plugin (Plugin::isEnabled())
  * \endcode
  *
  * Folders that are not valid plugins are reported by failures(), never fatal: one broken
@@ -66,7 +66,8 @@ public:
     /// Folders under the search paths that are not valid plugins, with the reason.
     QList<PluginMetaData::Failure> failures() const;
 
-    /// Loads every discovered plugin that is enabled by default (and not loaded yet).
+    /// Loads every discovered plugin that is enabled (Plugin::isEnabled(): the registry's
+    /// choice, else `EnabledByDefault`) and not loaded yet.
     /// The future finishes when all of them finished loading, successfully or not.
     QFuture<void> loadAll();
     /// Unloads every loaded plugin; finishes when all interpreters are gone.
@@ -84,6 +85,29 @@ public:
      */
     void setDataLocation(const QString &location);
     QString dataLocation() const;
+
+    /*!
+     * The folder of the application profile: its SQLite database, `pluginhost.sqlite`, keeps
+     * the plugin registry (Plugin::isEnabled(), Plugin::record()), each plugin's
+     * `pluginhost.storage` and the state of plugins with `"X-PluginHost-PersistState": true`.
+     * Defaults to `QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)` (an empty
+     * `directory` restores that). The database is opened on first use; plugins loaded before
+     * the change keep the database they had.
+     *
+     * A database that cannot be opened (read-only folder, locked, from a newer PluginHost)
+     * costs only what it keeps: plugins still load, isEnabled() falls back to
+     * `EnabledByDefault`, and `pluginhost.storage` raises `pluginhost.PluginError` saying why.
+     * A corrupt file is moved aside to `pluginhost.sqlite.corrupt-<time>`, with a warning, and
+     * a fresh one made.
+     * \since 0.2
+     */
+    void setProfileDirectory(const QString &directory);
+    QString profileDirectory() const;
+
+    /// How long one attempt to write waits for a database locked by another process (three
+    /// attempts are made) or by another thread's transaction (three times as long). Default 2 s.
+    void setStorageLockTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds storageLockTimeout() const;
 
     /*!
      * Sends an event from the application to every loaded plugin subscribed to `event`; their

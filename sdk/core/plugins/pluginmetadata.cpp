@@ -32,6 +32,7 @@ public:
     QString entryPoint;
     QStringList permissions;
     PluginMetaData::Isolation isolation = PluginMetaData::Isolation::Isolated;
+    bool persistsState = false;
     QString directory;
 };
 
@@ -54,6 +55,7 @@ constexpr QLatin1String ApiVersionKey("X-PluginHost-ApiVersion");
 constexpr QLatin1String EntryPointKey("X-PluginHost-EntryPoint");
 constexpr QLatin1String PermissionsKey("X-PluginHost-Permissions");
 constexpr QLatin1String IsolationKey("X-PluginHost-Isolation");
+constexpr QLatin1String PersistStateKey("X-PluginHost-PersistState");
 
 constexpr QLatin1String IsolatedValue("isolated");
 constexpr QLatin1String SharedValue("shared");
@@ -66,7 +68,7 @@ const QStringList &knownPermissions()
 
 const QStringList &knownHostKeys()
 {
-    static const QStringList keys{ApiVersionKey, EntryPointKey, PermissionsKey, IsolationKey};
+    static const QStringList keys{ApiVersionKey, EntryPointKey, PermissionsKey, IsolationKey, PersistStateKey};
     return keys;
 }
 
@@ -189,6 +191,7 @@ private:
     bool readEntryPoint(const QJsonObject &json, QString *entryPoint);
     bool readPermissions(const QJsonValue &permissions, QStringList *names);
     bool readIsolation(const QJsonValue &isolation, PluginMetaData::Isolation *level);
+    bool readPersistState(const QJsonValue &persist, bool *persistsState);
 
     const QString m_directory;
     const QString m_file;
@@ -240,7 +243,7 @@ bool Reader::read(const QJsonObject &json, PluginMetaDataPrivate &data)
     data.kplugin = kplugin.toObject();
     data.directory = m_directory;
     return readKPlugin(data.kplugin, data) && readEntryPoint(json, &data.entryPoint) && readPermissions(json.value(PermissionsKey), &data.permissions)
-        && readIsolation(json.value(IsolationKey), &data.isolation);
+        && readIsolation(json.value(IsolationKey), &data.isolation) && readPersistState(json.value(PersistStateKey), &data.persistsState);
 }
 
 bool Reader::readApiVersion(const QJsonObject &json)
@@ -415,6 +418,16 @@ bool Reader::readIsolation(const QJsonValue &isolation, PluginMetaData::Isolatio
                 QStringLiteral("%1 is not an isolation level; write \"%2\" (the default: the plugin gets its own GIL) or \"%3\" "
                                "(shares the main GIL, for extension modules that support subinterpreters but not a GIL of their own)")
                     .arg(isolation.isString() ? quoted(isolation.toString()) : describe(isolation), IsolatedValue, SharedValue));
+}
+
+bool Reader::readPersistState(const QJsonValue &persist, bool *persistsState)
+{
+    if (!persist.isUndefined() && !persist.isBool()) {
+        return fail(PersistStateKey,
+                    QStringLiteral("must be true or false (without quotes), not %1; write e.g. \"%2\": true").arg(describe(persist), PersistStateKey));
+    }
+    *persistsState = persist.toBool(false);
+    return true;
 }
 
 } // namespace
@@ -616,6 +629,11 @@ QStringList PluginMetaData::permissions() const
 PluginMetaData::Isolation PluginMetaData::isolation() const
 {
     return d ? d->isolation : Isolation::Isolated;
+}
+
+bool PluginMetaData::persistsState() const
+{
+    return d && d->persistsState;
 }
 
 QString PluginMetaData::directory() const

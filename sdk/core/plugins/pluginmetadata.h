@@ -80,6 +80,7 @@ class PluginMetaDataPrivate;
  * | `X-PluginHost-EntryPoint`          | string           | yes      | dotted Python module name in the plugin folder; entryPoint()                |
  * | `X-PluginHost-Permissions`         | array of strings | no       | any of `network`, `subprocess`, `filesystem`; default none; permissions()  |
  * | `X-PluginHost-Isolation`           | string           | no       | `isolated` (default) or `shared`; isolation()                               |
+ * | `X-PluginHost-PersistState`        | bool             | no       | default `false`; on_unload()'s state survives a restart; persistsState()    |
  *
  * Other keys, at the top level or in `KPlugin`, are kept for the application (see
  * rawData()), except that any other key starting with `X-PluginHost-` (in any letter
@@ -200,6 +201,11 @@ public:
 
     /// `X-PluginHost-Isolation`; Isolated when absent.
     Isolation isolation() const;
+
+    /// `X-PluginHost-PersistState`; false when absent. When true, what on_unload() returns is
+    /// also kept in the profile's database and handed to the next fresh start as
+    /// `pluginhost.info.previous_state` (once: a start after a crash gets nothing).
+    bool persistsState() const;
 
     /// Absolute, clean path of the plugin folder.
     QString directory() const;

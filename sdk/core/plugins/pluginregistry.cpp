@@ -2,7 +2,9 @@
 
 #include "plugin_p.h"
 #include "pluginjobs.h"
+#include "storage/profiledatabase.h"
 
+#include <QDir>
 #include <QStandardPaths>
 
 #include <condition_variable>
@@ -58,6 +60,50 @@ QString PluginRegistry::dataLocation() const
     }
     // Resolved late: applications often name themselves after making the manager.
     return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QLatin1String("/plugins");
+}
+
+void PluginRegistry::setProfileDirectory(const QString &directory)
+{
+    std::lock_guard lock(m_mutex);
+    m_profileDirectory = directory;
+    m_database.reset(); // instances loaded before keep theirs
+}
+
+QString PluginRegistry::profileDirectory() const
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_profileDirectory.isEmpty()) {
+            return m_profileDirectory;
+        }
+    }
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+}
+
+void PluginRegistry::setStorageLockTimeout(std::chrono::milliseconds timeout)
+{
+    std::lock_guard lock(m_mutex);
+    m_storageLockTimeout = timeout;
+    if (m_database) {
+        m_database->setLockTimeout(timeout);
+    }
+}
+
+std::chrono::milliseconds PluginRegistry::storageLockTimeout() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_storageLockTimeout;
+}
+
+std::shared_ptr<ProfileDatabase> PluginRegistry::database()
+{
+    const QString directory = profileDirectory();
+    std::lock_guard lock(m_mutex);
+    if (!m_database) {
+        m_database = std::make_shared<ProfileDatabase>(QDir(directory).filePath(QStringLiteral("pluginhost.sqlite")));
+        m_database->setLockTimeout(m_storageLockTimeout);
+    }
+    return m_database;
 }
 
 void PluginRegistry::emitEvent(const QString &sender, const QString &event, const QVariant &payload)

@@ -17,6 +17,7 @@ namespace PluginHost
 {
 
 struct PluginShared;
+class ProfileDatabase;
 
 /*
  * The plugins one PluginManager knows, as plugins reach each other: events and plugin-to-plugin
@@ -41,6 +42,14 @@ public:
 
     void setDataLocation(const QString &location);
     QString dataLocation() const;
+
+    /// Empty: QStandardPaths::AppDataLocation. A new directory applies to what opens the database next.
+    void setProfileDirectory(const QString &directory);
+    QString profileDirectory() const;
+    void setStorageLockTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds storageLockTimeout() const;
+    /// The profile's database (`<profile directory>/pluginhost.sqlite`), made on first use.
+    std::shared_ptr<ProfileDatabase> database();
 
     /// An event from plugin `sender`: to the sink and to every other plugin subscribed to it.
     void emitEvent(const QString &sender, const QString &event, const QVariant &payload);
@@ -79,6 +88,9 @@ private:
     QHash<QString, std::shared_ptr<PluginShared>> m_plugins;
     EventSink m_eventSink;
     QString m_dataLocation; // empty: the default under QStandardPaths::AppDataLocation
+    QString m_profileDirectory; // empty: QStandardPaths::AppDataLocation
+    std::chrono::milliseconds m_storageLockTimeout = std::chrono::seconds(2);
+    std::shared_ptr<ProfileDatabase> m_database;
     QHash<QString, QString> m_waitingFor; // caller → target, while the caller's interpreter thread waits
     QMultiHash<QString, std::shared_ptr<Waiter>> m_waiters; // by caller, for interruptWaitsOf()
 };

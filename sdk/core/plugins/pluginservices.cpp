@@ -2,6 +2,7 @@
 
 #include "plugin_p.h"
 #include "pluginregistry.h"
+#include "storage/profiledatabase.h"
 
 #include "pluginhost_plugins_debug.h"
 
@@ -30,6 +31,14 @@ std::unique_ptr<QTranslator> loadTranslator(const PluginMetaData &metaData)
 }
 } // namespace
 
+PluginError storageFailure(const QString &pluginId, const StorageError &error)
+{
+    if (!error.isError()) {
+        return PluginError();
+    }
+    return PluginError(error.kind() == StorageError::Kind::TooLarge ? PluginError::Kind::InvalidValue : PluginError::Kind::StorageFailed, pluginId, error.message());
+}
+
 PluginServices::PluginServices(std::shared_ptr<PluginShared> shared,
                                std::shared_ptr<PluginRegistry> registry,
                                Interpreter &interpreter,
@@ -41,6 +50,7 @@ PluginServices::PluginServices(std::shared_ptr<PluginShared> shared,
     , m_ownGil(interpreter.gil() == Interpreter::Isolation::OwnGil)
     , m_previousState(previousState)
     , m_dataDirectory(QDir::cleanPath(m_registry->dataLocation() + QLatin1Char('/') + m_shared->metaData.id()))
+    , m_database(m_registry->database())
     , m_translator(loadTranslator(m_shared->metaData))
 {
 }
@@ -162,6 +172,41 @@ QString PluginServices::translate(const QString &context, const QString &text) c
         translated = m_translator->translate(context.toUtf8().constData(), source.constData());
     }
     return translated.isEmpty() ? text : translated;
+}
+
+PluginError PluginServices::storageValue(const QString &key, QVariant *value, bool *found)
+{
+    return storageFailure(pluginId(), m_database->value(pluginId(), key, value, found));
+}
+
+PluginError PluginServices::setStorageValue(const QString &key, const QVariant &value)
+{
+    return storageFailure(pluginId(), m_database->setValue(pluginId(), key, value));
+}
+
+PluginError PluginServices::removeStorageValue(const QString &key, bool *existed)
+{
+    return storageFailure(pluginId(), m_database->removeValue(pluginId(), key, existed));
+}
+
+PluginError PluginServices::storageKeys(QStringList *keys)
+{
+    return storageFailure(pluginId(), m_database->keys(pluginId(), keys));
+}
+
+PluginError PluginServices::storageCount(qint64 *count)
+{
+    return storageFailure(pluginId(), m_database->count(pluginId(), count));
+}
+
+PluginError PluginServices::beginStorageTransaction()
+{
+    return storageFailure(pluginId(), m_database->beginTransaction());
+}
+
+PluginError PluginServices::endStorageTransaction(bool commit)
+{
+    return storageFailure(pluginId(), m_database->endTransaction(commit));
 }
 
 } // namespace PluginHost

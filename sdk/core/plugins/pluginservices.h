@@ -12,6 +12,7 @@ namespace PluginHost
 
 class Interpreter;
 class PluginRegistry;
+class ProfileDatabase;
 struct PluginShared;
 
 /*
@@ -19,6 +20,11 @@ struct PluginShared;
  * load job on the interpreter's thread and owned by that interpreter's PluginContext, so it
  * lives exactly as long as the instance. Thread-safe: a plugin's own Python threads reach it too.
  */
+class StorageError;
+
+/// A StorageError as the PluginError a plugin sees (no error for none).
+PluginError storageFailure(const QString &pluginId, const StorageError &error);
+
 class PluginServices : public HostServices
 {
 public:
@@ -42,6 +48,14 @@ public:
 
     QString translate(const QString &context, const QString &text) const override;
 
+    PluginError storageValue(const QString &key, QVariant *value, bool *found) override;
+    PluginError setStorageValue(const QString &key, const QVariant &value) override;
+    PluginError removeStorageValue(const QString &key, bool *existed) override;
+    PluginError storageKeys(QStringList *keys) override;
+    PluginError storageCount(qint64 *count) override;
+    PluginError beginStorageTransaction() override;
+    PluginError endStorageTransaction(bool commit) override;
+
 private:
     const std::shared_ptr<PluginShared> m_shared;
     const std::shared_ptr<PluginRegistry> m_registry;
@@ -50,6 +64,7 @@ private:
     const bool m_ownGil;
     const QVariant m_previousState;
     const QString m_dataDirectory;
+    const std::shared_ptr<ProfileDatabase> m_database; // the one of the manager when this instance loaded
 
     mutable std::mutex m_dataDirectoryMutex;
     mutable bool m_dataDirectoryMade = false;

@@ -1,0 +1,3 @@
+# Disabled by default: loadAll() leaves it alone until it is enabled.
+def hello():
+    return "hello"

@@ -1,0 +1,1 @@
+raise RuntimeError("failing.py does not want to load")
