@@ -38,6 +38,23 @@ inline ModuleState *stateOfType(PyTypeObject *type)
     return module ? stateOf(module) : nullptr;
 }
 
+// tp_traverse of the module's types that hold no Python objects: a heap type's instances
+// keep their type alive, so they visit it.
+inline int visitType(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+// tp_dealloc of those types: untrack, free, then drop the reference to the type.
+inline void deallocPlain(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
 // The services, or nullptr with pluginhost.PluginError set when the plugin is unloading.
 HostServices *servicesOrRaise(ModuleState *state);
 

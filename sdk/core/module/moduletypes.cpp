@@ -32,20 +32,6 @@ void callerLocation(QString *fileName, int *line)
     PyErr_Clear();
 }
 
-int visitType(PyObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(Py_TYPE(self));
-    return 0;
-}
-
-void deallocPlain(PyObject *self)
-{
-    PyTypeObject *type = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    type->tp_free(self);
-    Py_DECREF(type);
-}
-
 // --- Event -----------------------------------------------------------------------------
 
 struct EventObject {

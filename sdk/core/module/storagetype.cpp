@@ -24,20 +24,6 @@ struct TransactionObject {
     enum class Stage { Ready, Open, Done } stage;
 };
 
-int visitType(PyObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(Py_TYPE(self));
-    return 0;
-}
-
-void deallocPlain(PyObject *self)
-{
-    PyTypeObject *type = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    type->tp_free(self);
-    Py_DECREF(type);
-}
-
 // Raises what a storage request of the host failed with: ValueError for a value too large,
 // pluginhost.PluginError otherwise. Returns nullptr.
 PyObject *raiseStorageError(ModuleState *state, const PluginError &error)
