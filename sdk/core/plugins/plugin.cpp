@@ -345,7 +345,12 @@ CallResult Plugin::callBlocking(const QString &function, const QVariantList &arg
         bool done = false;
     };
     auto waiter = std::make_shared<Waiter>();
-    QFuture<QVariant> future = call(function, arguments);
+    // The continuation is attached before the call is posted, never after: Qt 6.4 runs a
+    // continuation twice, crashing the second time, when it is attached while another thread
+    // finishes the future. So this builds what PluginPrivate::call() builds, in that order.
+    QPromise<QVariant> promise;
+    promise.start();
+    QFuture<QVariant> future = promise.future();
     future.then(QtFuture::Launch::Sync, [waiter](const QFuture<QVariant> &) {
         {
             std::lock_guard lock(waiter->mutex);
@@ -353,6 +358,17 @@ CallResult Plugin::callBlocking(const QString &function, const QVariantList &arg
         }
         waiter->finished.notify_all(); // outside the lock, so the woken caller does not block on it
     });
+    Job::Kind kind = Job::Kind::Ordinary;
+    {
+        std::lock_guard lock(d->shared->mutex);
+        for (const PluginExport &exported : std::as_const(d->shared->exports)) {
+            if (exported.name == function && exported.reentrant) {
+                kind = Job::Kind::Reentrant; // as for call(): runs even while another call is busy
+                break;
+            }
+        }
+    }
+    PluginPrivate::post(d->shared, makeCallJob(d->shared->metaData.id(), function, arguments, kind, std::move(promise)));
     std::unique_lock lock(waiter->mutex);
     if (!waiter->finished.wait_for(lock, timeout, [&waiter] {
             return waiter->done;

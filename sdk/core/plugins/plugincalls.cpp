@@ -88,11 +88,17 @@ public:
             return 0;
         }
         QVariant value;
-        if (!Values::fromPython(returned.get(), &value, QStringLiteral("the result of %1()").arg(m_function))) {
-            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
-            return 0;
+        // The position is only spelled out for the error message: formatting it for every call
+        // cost more than a trivial call. Converting is deterministic, so the second attempt
+        // raises what the first one did, naming the position.
+        if (!Values::fromPython(returned.get(), &value, QString())) {
+            PyErr_Clear();
+            if (!Values::fromPython(returned.get(), &value, QStringLiteral("the result of %1()").arg(m_function))) {
+                fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+                return 0;
+            }
         }
-        m_promise.addResult(value);
+        m_promise.addResult(std::move(value));
         m_promise.finish();
         return 0;
     }
@@ -105,23 +111,23 @@ public:
 private:
     PyRef lookUp(PluginContext &context)
     {
+        // The export first: building the list of exports is only worth it for the error message.
+        if (PyRef function = PyRef::steal(Module::findExport(m_function))) {
+            return function;
+        }
         const QList<Module::ExportInfo> exports = Module::exports();
         if (!exports.isEmpty()) {
-            PyRef function = PyRef::steal(Module::findExport(m_function));
-            if (!function) {
-                QStringList names;
-                for (const Module::ExportInfo &exported : exports) {
-                    names.append(exported.name);
-                }
-                fail(PluginError(PluginError::Kind::NotFound, m_pluginId, QStringLiteral("no export '%1'; it exports: %2").arg(m_function, listOrNone(names))));
+            QStringList names;
+            for (const Module::ExportInfo &exported : exports) {
+                names.append(exported.name);
             }
-            return function;
+            fail(PluginError(PluginError::Kind::NotFound, m_pluginId, QStringLiteral("no export '%1'; it exports: %2").arg(m_function, listOrNone(names))));
+            return PyRef();
         }
         // A plugin that exports nothing keeps the calling convention from before @pluginhost.export.
         PyRef function;
         if (!m_function.startsWith(QLatin1Char('_'))) {
-            function = PyRef::steal(PyObject_GetAttrString(context.module.get(), m_function.toUtf8().constData()));
-            PyErr_Clear();
+            function = moduleAttribute(context.module.get());
         }
         if (!function || !PyCallable_Check(function.get()) || PyType_Check(function.get()) || PyModule_Check(function.get())) {
             fail(PluginError(PluginError::Kind::NotFound,
@@ -130,6 +136,23 @@ private:
             return PyRef();
         }
         return function;
+    }
+
+    // getattr(module, m_function), or null with no exception set. The module type and object
+    // define no attribute without a leading underscore, so for a plain module its own dict
+    // gives the same answer, without getattr()'s search of the type for a name never interned.
+    PyRef moduleAttribute(PyObject *module) const
+    {
+        PyRef name = PyRef::steal(Values::fromQString(m_function));
+        PyRef attribute;
+        if (name && PyModule_CheckExact(module)) {
+            attribute = PyRef::borrow(PyDict_GetItemWithError(PyModule_GetDict(module), name.get()));
+        }
+        if (name && !attribute && !PyErr_Occurred()) {
+            attribute = PyRef::steal(PyObject_GetAttr(module, name.get())); // module __getattr__, module subclasses
+        }
+        PyErr_Clear();
+        return attribute;
     }
 
     void fail(const PluginError &error)
