@@ -67,6 +67,17 @@ struct ExitGuard {
 
 void Runtime::Private::run()
 {
+    PyStatus status = PyStatus_Ok();
+    if (options.systemAllocator) {
+        // Only a pre-initialization chooses the allocator. The rest of it is what
+        // Py_InitializeFromConfig() would derive from the isolated config below.
+        PyPreConfig preConfig;
+        PyPreConfig_InitIsolatedConfig(&preConfig);
+        preConfig.use_environment = options.useEnvironment ? 1 : 0;
+        preConfig.allocator = PYMEM_ALLOCATOR_MALLOC;
+        status = Py_PreInitialize(&preConfig);
+    }
+
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
     config.use_environment = options.useEnvironment ? 1 : 0;
@@ -76,7 +87,9 @@ void Runtime::Private::run()
     config.parse_argv = 0;
 
     const QString home = options.pythonHome.isEmpty() ? QStringLiteral(PLUGINHOST_PYTHON_HOME) : options.pythonHome;
-    PyStatus status = PyConfig_SetString(&config, &config.home, home.toStdWString().c_str());
+    if (!PyStatus_Exception(status)) {
+        status = PyConfig_SetString(&config, &config.home, home.toStdWString().c_str());
+    }
     if (!PyStatus_Exception(status)) {
         status = PyConfig_SetString(&config, &config.program_name, L"pluginhost");
     }
