@@ -8,6 +8,9 @@
 
 #include <PluginHost/PluginManager>
 
+#include <QEventLoop>
+#include <QScopeGuard>
+
 #include <stdexcept>
 
 using namespace PluginHost;
@@ -17,44 +20,48 @@ namespace Bench
 
 namespace
 {
-const QString minimalId = QStringLiteral("org.bench.minimal");
+const QString exportedId = QStringLiteral("org.bench.exported");
 const QString noop = QStringLiteral("noop");
 constexpr int callsPerBlock = 1000;
 
-// The minimal plugin, loaded, for as long as this lives.
-class LoadedMinimalPlugin
+// plugins/exported (noop() and echo() declared with @pluginhost.export, as plugins are meant to
+// declare what they offer), loaded for as long as this lives; and the folder of plugins/minimal
+// (the same functions in a module that imports nothing) for the raw baseline.
+class LoadedPlugin
 {
 public:
-    explicit LoadedMinimalPlugin(const Settings &settings)
+    explicit LoadedPlugin(const Settings &settings)
         : m_farm(settings.fixtures)
-        , m_directory(m_farm.add(QStringLiteral("minimal"), minimalId))
+        , m_rawDirectory(m_farm.add(QStringLiteral("minimal"), QStringLiteral("org.bench.minimal")))
     {
+        m_farm.add(QStringLiteral("exported"), exportedId);
         m_manager.setSearchPaths({m_farm.root()});
         m_manager.discover();
-        m_plugin = m_manager.plugin(minimalId);
+        m_plugin = m_manager.plugin(exportedId);
         if (!m_plugin) {
-            throw std::runtime_error("the fixture plugin org.bench.minimal was not discovered");
+            throw std::runtime_error("the fixture plugin org.bench.exported was not discovered");
         }
-        expectSuccess(m_plugin->load(), QStringLiteral("loading org.bench.minimal"));
+        expectSuccess(m_plugin->load(), QStringLiteral("loading org.bench.exported"));
     }
 
     Plugin *plugin() const
     {
         return m_plugin;
     }
-    QString directory() const
+    /// plugins/minimal, for RawInterpreter(rawDirectory(), "minimal").
+    QString rawDirectory() const
     {
-        return m_directory;
+        return m_rawDirectory;
     }
     /// The plugin's interpreter thread (the SDK names it "py:<id>").
     pid_t threadId() const
     {
-        return threadNamed(QStringLiteral("py:") + minimalId);
+        return threadNamed(QStringLiteral("py:") + exportedId);
     }
 
 private:
     PluginFarm m_farm;
-    const QString m_directory;
+    const QString m_rawDirectory;
     PluginManager m_manager;
     Plugin *m_plugin = nullptr;
 };
@@ -63,13 +70,28 @@ struct RoundTrips {
     std::vector<double> sdk, raw; // microseconds
 };
 
+// callsPerBlock Plugin::callBlocking("noop") from this thread, each one's round trip in
+// microseconds appended to `into` unless it is null (a warm-up block).
+void timeBlockingCalls(Plugin *plugin, std::vector<double> *into)
+{
+    for (int call = 0; call < callsPerBlock; ++call) {
+        const auto start = Clock::now();
+        const CallResult result = plugin->callBlocking(noop);
+        const auto end = Clock::now();
+        expectSuccess(result, QStringLiteral("noop()"));
+        if (into) {
+            into->push_back(microsecondsBetween(start, end));
+        }
+    }
+}
+
 // Plugin::callBlocking("noop") against the raw hand-off, the caller pinned to `callerCpu` and
 // both interpreter threads to `interpreterCpu`, in alternating blocks.
 RoundTrips sampleRoundTrips(const Settings &settings, int callerCpu, int interpreterCpu)
 {
-    LoadedMinimalPlugin loaded(settings);
+    LoadedPlugin loaded(settings);
     Plugin *plugin = loaded.plugin();
-    RawInterpreter raw(loaded.directory(), QStringLiteral("minimal"));
+    RawInterpreter raw(loaded.rawDirectory(), QStringLiteral("minimal"));
     pinThread(loaded.threadId(), interpreterCpu);
     pinThread(raw.threadId(), interpreterCpu);
 
@@ -78,15 +100,7 @@ RoundTrips sampleRoundTrips(const Settings &settings, int callerCpu, int interpr
     runOnWorkerThread([&] {
         pinThread(0, callerCpu);
         const auto sdkBlock = [&](std::vector<double> *into) {
-            for (int call = 0; call < callsPerBlock; ++call) {
-                const auto start = Clock::now();
-                const CallResult result = plugin->callBlocking(noop);
-                const auto end = Clock::now();
-                expectSuccess(result, QStringLiteral("noop()"));
-                if (into) {
-                    into->push_back(microsecondsBetween(start, end));
-                }
-            }
+            timeBlockingCalls(plugin, into);
         };
         const auto rawBlock = [&](std::vector<double> *into) {
             for (int call = 0; call < callsPerBlock; ++call) {
@@ -122,9 +136,9 @@ Result roundTripResult(const QString &name, const QString &baselineName, const R
     result.baselineName = baselineName;
     result.baseline = Statistics::of(samples.raw);
     result.target = Target::ratioAtMost(1.25);
-    result.note = QStringLiteral("Plugin::callBlocking(\"noop\") from a worker thread vs a raw condition-variable hand-off to an "
-                                 "interpreter thread idle with its GIL released, calling the same noop(); per call, blocks of %1 "
-                                 "alternating; %2.")
+    result.note = QStringLiteral("Plugin::callBlocking(\"noop\") of an export (plugins/exported) from a worker thread vs a raw "
+                                 "condition-variable hand-off to an interpreter thread idle with its GIL released, calling the same "
+                                 "noop() (looked up on its module); per call, blocks of %1 alternating; %2.")
                       .arg(callsPerBlock)
                       .arg(placement);
     return result;
@@ -149,6 +163,83 @@ Result measureCallRoundTripOtherCpu(const Settings &settings)
                            QStringLiteral("raw_cv_handoff_other_cpu_us"),
                            sampleRoundTrips(settings, usableCpu(0), usableCpu(1)),
                            QStringLiteral("caller on one CPU, interpreter threads pinned to the other"));
+}
+
+Result measureCallRoundTripGui(const Settings &settings)
+{
+    LoadedPlugin loaded(settings);
+    Plugin *plugin = loaded.plugin();
+    const int cpu = usableCpu(0);
+    pinThread(loaded.threadId(), cpu);
+    pinThread(0, cpu); // this thread is the application's main thread: let it go afterwards
+    const auto unpin = qScopeGuard([] {
+        unpinThread(0);
+    });
+
+    QObject context;
+    QEventLoop loop;
+    std::vector<double> gui, worker; // microseconds
+    // Each call is made from the continuation of the one before, as an application reacting
+    // to a result would make it; the loop runs meanwhile.
+    const auto guiBlock = [&](std::vector<double> *into) {
+        int remaining = callsPerBlock;
+        QString failure;
+        std::function<void()> next = [&] {
+            const auto start = Clock::now();
+            plugin->call(noop).then(&context, [&, start](const QFuture<QVariant> &future) {
+                const auto end = Clock::now();
+                if (const CallResult result = CallResult::fromFuture(future); !result) {
+                    failure = result.error().errorText();
+                    loop.exit(1);
+                    return;
+                }
+                if (into) {
+                    into->push_back(microsecondsBetween(start, end));
+                }
+                if (--remaining > 0) {
+                    next();
+                } else {
+                    loop.quit();
+                }
+            });
+        };
+        next();
+        if (loop.exec() != 0) {
+            throw std::runtime_error(QStringLiteral("noop() failed: %1").arg(failure).toStdString());
+        }
+    };
+    const auto workerBlock = [&](std::vector<double> *into) {
+        runOnWorkerThread([&] {
+            pinThread(0, cpu);
+            timeBlockingCalls(plugin, into);
+        });
+    };
+
+    guiBlock(nullptr);
+    workerBlock(nullptr);
+    const int blocks = std::max(2, settings.repeat(20'000) / callsPerBlock);
+    for (int block = 0; block < blocks; ++block) {
+        if (block % 2 == 0) {
+            guiBlock(&gui);
+            workerBlock(&worker);
+        } else {
+            workerBlock(&worker);
+            guiBlock(&gui);
+        }
+    }
+
+    Result result;
+    result.name = QStringLiteral("call_rtt_gui_us");
+    result.unit = QStringLiteral("us");
+    result.value = Statistics::of(gui);
+    result.baselineName = QStringLiteral("call_rtt_us");
+    result.baseline = Statistics::of(worker);
+    result.note = QStringLiteral("Plugin::call(\"noop\").then(context, …) from the main thread with its event loop running "
+                                 "(QCoreApplication), from the call until the continuation ran there, each call made from the "
+                                 "previous continuation; vs Plugin::callBlocking(\"noop\") from a worker thread (call_rtt_us); "
+                                 "all threads pinned to the same CPU; blocks of %1 alternating.")
+                      .arg(callsPerBlock);
+    return result;
 }
 
 Result measurePipeRoundTrip(const Settings &settings)
@@ -195,7 +286,7 @@ Result measurePipeRoundTrip(const Settings &settings)
 
 Result measureCallThroughput(const Settings &settings)
 {
-    LoadedMinimalPlugin loaded(settings);
+    LoadedPlugin loaded(settings);
     Plugin *plugin = loaded.plugin();
     constexpr int callsPerBatch = 100'000;
 
@@ -235,7 +326,7 @@ Result measureCallThroughput(const Settings &settings)
     result.better = Better::Higher;
     result.value = Statistics::of(rates);
     result.target = Target::valueAtLeast(500'000);
-    result.note = QStringLiteral("%1 Plugin::call(\"noop\") posted at once from a worker thread (futures dropped, "
+    result.note = QStringLiteral("%1 Plugin::call(\"noop\") (an export of plugins/exported) posted at once from a worker thread (futures dropped, "
                                  "as a fire-and-forget caller would), until the last one finished.")
                       .arg(callsPerBatch);
     return result;

@@ -73,6 +73,8 @@ QString Target::text() const
         return QStringLiteral("<= %1x baseline").arg(bound);
     case Kind::ValueAtLeast:
         return QStringLiteral(">= %1").arg(bound);
+    case Kind::ValueAtMost:
+        return QStringLiteral("<= %1").arg(bound);
     }
     return QString();
 }
@@ -97,6 +99,8 @@ std::optional<bool> Result::targetMet() const
         return std::nullopt;
     case Target::Kind::ValueAtLeast:
         return value.median >= target.bound;
+    case Target::Kind::ValueAtMost:
+        return value.median <= target.bound;
     }
     return std::nullopt;
 }

@@ -50,6 +50,7 @@ struct Target {
         Report,
         RatioAtMost,
         ValueAtLeast,
+        ValueAtMost,
     };
     Kind kind = Kind::Report;
     double bound = 0;
@@ -65,6 +66,10 @@ struct Target {
     static Target valueAtLeast(double bound)
     {
         return {Kind::ValueAtLeast, bound};
+    }
+    static Target valueAtMost(double bound)
+    {
+        return {Kind::ValueAtMost, bound};
     }
     QString text() const;
 };
@@ -90,6 +95,7 @@ struct Settings {
     QString fixtures; ///< tests/benchmarks/plugins
     QString pythonExecutable; ///< the python3 of the CPython we embed
     QString selfExecutable; ///< this program, for probes in a fresh process
+    bool systemAllocator = false; ///< --system-allocator: Runtime::Options::systemAllocator, probes included
 
     int repeat(int defaultCount) const
     {

@@ -100,7 +100,11 @@ double probeResidentPerPlugin(const Settings &settings, const QString &mode, con
 {
     QProcess probe;
     probe.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    probe.start(settings.selfExecutable, {QStringLiteral("--rss-probe"), mode, QStringLiteral("--rss-plugins"), pluginsRoot});
+    QStringList arguments{QStringLiteral("--rss-probe"), mode, QStringLiteral("--rss-plugins"), pluginsRoot};
+    if (settings.systemAllocator) {
+        arguments.append(QStringLiteral("--system-allocator"));
+    }
+    probe.start(settings.selfExecutable, arguments);
     if (!probe.waitForFinished(120'000) || probe.exitStatus() != QProcess::NormalExit || probe.exitCode() != 0) {
         probe.kill();
         probe.waitForFinished();

@@ -1,6 +1,6 @@
 // pluginhost-bench: the SDK's real paths beside the raw alternatives, in one run (issue 6).
 //
-//   pluginhost-bench [--only NAME[,NAME]] [--repeat N] [--json FILE]
+//   pluginhost-bench [--only NAME[,NAME]] [--repeat N] [--json FILE] [--system-allocator]
 #include "measurements.h"
 #include "placement.h"
 #include "pluginfarm.h"
@@ -28,12 +28,19 @@ const std::vector<Measurement> &allMeasurements()
         {QStringLiteral("unload_ms"), measureUnload},
         {QStringLiteral("rss_per_plugin_kib"), measureResidentPerPlugin},
         {QStringLiteral("child_process_rss_kib"), measureChildProcessResident},
+        {QStringLiteral("reload_ms"), measureReload},
+        {QStringLiteral("reload_leak_kib_per_cycle"), measureReloadLeak},
         {QStringLiteral("call_rtt_us"), measureCallRoundTrip},
         {QStringLiteral("call_rtt_other_cpu_us"), measureCallRoundTripOtherCpu},
+        {QStringLiteral("call_rtt_gui_us"), measureCallRoundTripGui},
         {QStringLiteral("pipe_rtt_us"), measurePipeRoundTrip},
         {QStringLiteral("calls_per_s"), measureCallThroughput},
+        {QStringLiteral("busy_delivery_us"), measureBusyDelivery},
+        {QStringLiteral("event_fanout_us"), measureEventFanout},
+        {QStringLiteral("event_fanout_emit_us"), measureEventFanoutFromPlugin},
         {QStringLiteral("parallel_speedup"), measureParallelSpeedup},
         {QStringLiteral("parallel_speedup_shared_gil"), measureParallelSpeedupSharedGil},
+        {QStringLiteral("python_work_ms"), measurePythonWork},
     };
     return measurements;
 }
@@ -76,15 +83,28 @@ int main(int argc, char **argv)
                                           QStringLiteral("Samples per measurement instead of each one's default (round trips: at least 1000)."),
                                           QStringLiteral("n"));
     const QCommandLineOption listOption(QStringLiteral("list"), QStringLiteral("List the measurements and exit."));
+    const QCommandLineOption systemAllocatorOption(QStringLiteral("system-allocator"),
+                                                   QStringLiteral("Run CPython on malloc() instead of pymalloc (Runtime::Options::systemAllocator)."));
     QCommandLineOption probeOption(QStringLiteral("rss-probe"), QStringLiteral("Internal: memory probe (sdk or raw)."), QStringLiteral("mode"));
+    QCommandLineOption leakProbeOption(QStringLiteral("leak-probe"), QStringLiteral("Internal: reload leak probe (sdk or raw)."), QStringLiteral("mode"));
     QCommandLineOption probePluginsOption(QStringLiteral("rss-plugins"), QStringLiteral("Internal: plugins for the probe."), QStringLiteral("folder"));
     probeOption.setFlags(QCommandLineOption::HiddenFromHelp);
+    leakProbeOption.setFlags(QCommandLineOption::HiddenFromHelp);
     probePluginsOption.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({jsonOption, onlyOption, repeatOption, listOption, probeOption, probePluginsOption});
+    parser.addOptions({jsonOption, onlyOption, repeatOption, listOption, systemAllocatorOption, probeOption, leakProbeOption, probePluginsOption});
     parser.process(application);
 
+    const bool systemAllocator = parser.isSet(systemAllocatorOption);
+    if (systemAllocator) {
+        PluginHost::Runtime::Options options;
+        options.systemAllocator = true;
+        PluginHost::Runtime::configure(options);
+    }
     if (parser.isSet(probeOption)) {
         return runResidentProbe(parser.value(probeOption), parser.value(probePluginsOption));
+    }
+    if (parser.isSet(leakProbeOption)) {
+        return runReloadLeakProbe(parser.value(leakProbeOption), parser.value(probePluginsOption));
     }
     if (parser.isSet(listOption)) {
         for (const Measurement &measurement : allMeasurements()) {
@@ -97,6 +117,7 @@ int main(int argc, char **argv)
     settings.fixtures = QStringLiteral(PLUGINHOST_BENCH_FIXTURES);
     settings.pythonExecutable = QStringLiteral(PLUGINHOST_BENCH_PYTHON);
     settings.selfExecutable = QCoreApplication::applicationFilePath();
+    settings.systemAllocator = systemAllocator;
     if (parser.isSet(repeatOption)) {
         bool ok = false;
         settings.repeatOverride = parser.value(repeatOption).toInt(&ok);
@@ -152,11 +173,12 @@ int main(int argc, char **argv)
         QCoreApplication::processEvents();
     }
 
-    std::printf("PluginHost %s, CPython %s, GIL %s, %d CPUs, load average %s before and %s after\n"
+    std::printf("PluginHost %s, CPython %s, GIL %s, allocator %s, %d CPUs, load average %s before and %s after\n"
                 "Values are medians, [IQR] the interquartile range; ratio = value / baseline value\n\n%s",
                 PLUGINHOST_VERSION_STRING,
                 qPrintable(PluginHost::Runtime::pythonVersion()),
                 qPrintable(gil),
+                systemAllocator ? "malloc" : "pymalloc",
                 usableCpuCount(),
                 qPrintable(loadBefore),
                 qPrintable(loadAverage()),

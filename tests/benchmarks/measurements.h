@@ -18,14 +18,32 @@ Result measureChildProcessResident(const Settings &settings);
 /// through the SDK ("sdk") or as raw interpreters ("raw") and print the RSS growth per plugin.
 int runResidentProbe(const QString &mode, const QString &pluginsRoot);
 
+// reloadbench.cpp
+Result measureReload(const Settings &settings);
+Result measureReloadLeak(const Settings &settings);
+
+/// The hidden --leak-probe mode: in this fresh process, reload plugins/stateful through the SDK
+/// ("sdk") or create and end raw interpreters ("raw") and print the RSS growth per cycle of
+/// each segment of cycles, on one line.
+int runReloadLeakProbe(const QString &mode, const QString &pluginsRoot);
+
 // callbench.cpp
 Result measureCallRoundTrip(const Settings &settings);
 Result measureCallRoundTripOtherCpu(const Settings &settings);
+Result measureCallRoundTripGui(const Settings &settings);
 Result measurePipeRoundTrip(const Settings &settings);
 Result measureCallThroughput(const Settings &settings);
+
+// deliverybench.cpp
+Result measureBusyDelivery(const Settings &settings);
+
+// eventbench.cpp
+Result measureEventFanout(const Settings &settings);
+Result measureEventFanoutFromPlugin(const Settings &settings);
 
 // parallelbench.cpp
 Result measureParallelSpeedup(const Settings &settings);
 Result measureParallelSpeedupSharedGil(const Settings &settings);
+Result measurePythonWork(const Settings &settings);
 
 } // namespace Bench

@@ -141,4 +141,56 @@ Result measureParallelSpeedupSharedGil(const Settings &settings)
     return result;
 }
 
+Result measurePythonWork(const Settings &settings)
+{
+    // Fixed, not calibrated: the figure is compared between runs (with and without --system-allocator).
+    constexpr qlonglong iterations = 200'000;
+    CpuPlugins plugins(settings, PluginFarm::Gil::Own);
+    RawInterpreter raw(plugins.directories.first(), QStringLiteral("cpu"));
+    raw.waitUntilReady();
+
+    std::vector<double> sdk, rawSamples; // milliseconds
+    runOnWorkerThread([&] {
+        const auto inPlugin = [&](std::vector<double> *into) {
+            const auto start = Clock::now();
+            expectSuccess(plugins.first->callBlocking(QStringLiteral("mixed"), {iterations}), QStringLiteral("mixed()"));
+            if (into) {
+                into->push_back(millisecondsBetween(start, Clock::now()));
+            }
+        };
+        const auto inRaw = [&](std::vector<double> *into) {
+            const auto start = Clock::now();
+            raw.call("mixed", {iterations});
+            if (into) {
+                into->push_back(millisecondsBetween(start, Clock::now()));
+            }
+        };
+        inPlugin(nullptr);
+        inRaw(nullptr);
+        const int repeat = settings.repeat(15);
+        for (int index = 0; index < repeat; ++index) {
+            if (index % 2 == 0) {
+                inPlugin(&sdk);
+                inRaw(&rawSamples);
+            } else {
+                inRaw(&rawSamples);
+                inPlugin(&sdk);
+            }
+        }
+    });
+
+    Result result;
+    result.name = QStringLiteral("python_work_ms");
+    result.unit = QStringLiteral("ms");
+    result.value = Statistics::of(sdk);
+    result.baselineName = QStringLiteral("raw_python_work_ms");
+    result.baseline = Statistics::of(rawSamples);
+    result.note = QStringLiteral("cpu.mixed(%1) (records of a dict, a str, a list and ints, kept in batches of 1000: allocation-heavy pure Python) through "
+                                 "Plugin::callBlocking(), vs the same call in a raw interpreter; alternating. Compare the figure "
+                                 "between runs with and without --system-allocator (allocator here: %2).")
+                      .arg(iterations)
+                      .arg(settings.systemAllocator ? QStringLiteral("malloc") : QStringLiteral("pymalloc"));
+    return result;
+}
+
 } // namespace Bench

@@ -40,8 +40,22 @@ QString takeError()
     return text;
 }
 
-// What the SDK's load job does: sys.path = [plugin folder] + the runtime's base path.
-bool setSysPath(const QString &pluginDirectory)
+// module.<name>() if the module defines it, as the SDK calls on_load() and on_unload().
+bool callHook(PyObject *module, const char *name)
+{
+    PyObject *hook = PyObject_GetAttrString(module, name);
+    if (!hook) {
+        PyErr_Clear();
+        return true;
+    }
+    PyObject *returned = PyObject_CallNoArgs(hook);
+    Py_DECREF(hook);
+    Py_XDECREF(returned);
+    return returned != nullptr;
+}
+} // namespace
+
+bool setPluginSysPath(const QString &pluginDirectory)
 {
     QStringList entries{pluginDirectory};
     entries += PluginHost::Runtime::instance()->basePath();
@@ -62,21 +76,6 @@ bool setSysPath(const QString &pluginDirectory)
     Py_DECREF(path);
     return set;
 }
-
-// module.<name>() if the module defines it, as the SDK calls on_load() and on_unload().
-bool callHook(PyObject *module, const char *name)
-{
-    PyObject *hook = PyObject_GetAttrString(module, name);
-    if (!hook) {
-        PyErr_Clear();
-        return true;
-    }
-    PyObject *returned = PyObject_CallNoArgs(hook);
-    Py_DECREF(hook);
-    Py_XDECREF(returned);
-    return returned != nullptr;
-}
-} // namespace
 
 RawInterpreter::RawInterpreter(const QString &pluginDirectory, const QString &module)
     : m_thread([this, pluginDirectory, module] {
@@ -148,7 +147,7 @@ QString RawInterpreter::create(const QString &pluginDirectory, const QString &mo
 
     QString error;
     PyObject *imported = nullptr;
-    if (!setSysPath(pluginDirectory)) {
+    if (!setPluginSysPath(pluginDirectory)) {
         error = takeError();
     } else if (imported = PyImport_ImportModule(module.toUtf8().constData()); !imported) {
         error = takeError();
@@ -161,6 +160,7 @@ QString RawInterpreter::create(const QString &pluginDirectory, const QString &mo
         return QStringLiteral("importing %1 from %2: %3").arg(module, pluginDirectory, error);
     }
     m_threadState = created;
+    m_interpreterState = PyThreadState_GetInterpreter(created);
     m_module = imported;
     m_phases.newInterpreterMilliseconds = std::chrono::duration<double, std::milli>(createdAt - start).count();
     m_phases.importMilliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - createdAt).count();
@@ -192,6 +192,9 @@ void RawInterpreter::serve()
             m_threadState = nullptr;
         } else {
             error = invoke();
+            if (m_returnHook) {
+                m_returnHook();
+            }
         }
         {
             std::lock_guard lock(m_replyMutex);
@@ -227,7 +230,7 @@ QString RawInterpreter::invoke()
     return QString();
 }
 
-void RawInterpreter::send(Request request, const char *function, std::initializer_list<long long> arguments)
+void RawInterpreter::request(Request request, const char *function, std::initializer_list<long long> arguments)
 {
     {
         std::lock_guard lock(m_requestMutex);
@@ -236,6 +239,10 @@ void RawInterpreter::send(Request request, const char *function, std::initialize
         m_arguments.assign(arguments);
     }
     m_wake.notify_one();
+}
+
+void RawInterpreter::waitForReply()
+{
     std::unique_lock lock(m_replyMutex);
     m_done.wait(lock, [this] {
         return m_replied;
@@ -259,7 +266,36 @@ void RawInterpreter::waitUntilReady()
 
 void RawInterpreter::call(const char *function, std::initializer_list<long long> arguments)
 {
-    send(Request::Call, function, arguments);
+    request(Request::Call, function, arguments);
+    waitForReply();
+}
+
+void RawInterpreter::begin(const char *function, std::initializer_list<long long> arguments)
+{
+    request(Request::Call, function, arguments);
+}
+
+void RawInterpreter::finish()
+{
+    waitForReply();
+}
+
+void RawInterpreter::setReturnHook(std::function<void()> hook)
+{
+    std::lock_guard lock(m_requestMutex); // the thread reads it after taking a request under this lock
+    m_returnHook = std::move(hook);
+}
+
+PyInterpreterState *RawInterpreter::interpreterState()
+{
+    waitUntilReady();
+    std::lock_guard lock(m_replyMutex);
+    return m_interpreterState;
+}
+
+PyObject *RawInterpreter::moduleAttribute(const char *name) const
+{
+    return PyObject_GetAttrString(m_module, name);
 }
 
 RawInterpreter::CreationPhases RawInterpreter::creationPhases()
@@ -285,7 +321,8 @@ void RawInterpreter::end()
             return;
         }
     }
-    send(Request::End, nullptr, {});
+    request(Request::End, nullptr, {});
+    waitForReply();
 }
 
 } // namespace Bench

@@ -18,16 +18,22 @@
 #include <sys/types.h>
 
 #include <condition_variable>
+#include <functional>
 #include <initializer_list>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 typedef struct _ts PyThreadState;
+typedef struct _is PyInterpreterState;
 typedef struct _object PyObject;
 
 namespace Bench
 {
+
+/// What the SDK's load job does: sys.path = [plugin folder] + Runtime::basePath(). On the
+/// interpreter's thread with its GIL held; false with a Python exception set on failure.
+bool setPluginSysPath(const QString &pluginDirectory);
 
 class RawInterpreter
 {
@@ -45,6 +51,21 @@ public:
     /// Calls module.<function>(*arguments) on the interpreter's thread, the way the SDK's call
     /// job does, and waits for it to return. Throws std::runtime_error when it raised.
     void call(const char *function, std::initializer_list<long long> arguments = {});
+
+    /// call() in two halves: begin() hands the call over and returns at once; finish() waits
+    /// for it to return (and throws when it raised). One call at a time.
+    void begin(const char *function, std::initializer_list<long long> arguments = {});
+    void finish();
+
+    /// Runs on the interpreter's thread each time a call returned, before the caller is told
+    /// (what a hand-rolled host would do to report back). Set it while no call is under way.
+    void setReturnHook(std::function<void()> hook);
+
+    /// The interpreter, for pending calls (Shim::addPendingCall). Waits until ready.
+    PyInterpreterState *interpreterState();
+
+    /// module.<name>, a new reference, or nullptr. On the interpreter's thread only, GIL held.
+    PyObject *moduleAttribute(const char *name) const;
 
     /// Where the creation time went, measured on the thread: Py_NewInterpreterFromConfig, then
     /// sys.path + import + on_load(). Waits until ready.
@@ -71,7 +92,8 @@ private:
     QString create(const QString &pluginDirectory, const QString &module);
     void serve();
     QString invoke();
-    void send(Request request, const char *function, std::initializer_list<long long> arguments);
+    void request(Request request, const char *function, std::initializer_list<long long> arguments);
+    void waitForReply();
 
     // Requests and replies have a lock each, as the SDK's mailbox and its callers' waiters
     // do: neither side ever wakes up only to wait for the other's lock.
@@ -80,6 +102,7 @@ private:
     Request m_request = Request::None;
     const char *m_function = nullptr;
     std::vector<long long> m_arguments;
+    std::function<void()> m_returnHook;
 
     std::mutex m_replyMutex;
     std::condition_variable m_done;
@@ -89,6 +112,8 @@ private:
     bool m_replied = false;
     pid_t m_threadId = 0;
     CreationPhases m_phases;
+
+    PyInterpreterState *m_interpreterState = nullptr; // set once ready
 
     // Interpreter thread only.
     PyThreadState *m_threadState = nullptr;

@@ -22,3 +22,16 @@ def work_in_threads(n, count):
     for thread in threads:
         thread.join()
     return count
+
+
+def mixed(n):
+    """Allocation-heavy pure Python: records of small dicts, lists, strs and ints, kept in batches
+    of 1000 (more than CPython's free lists hold, so the allocator does the work)."""
+    total = 0
+    batch = []
+    for i in range(n):
+        batch.append({"id": i, "name": str(i), "tags": [i, i * 7]})
+        if len(batch) == 1000:
+            total += sum(len(record["name"]) for record in batch)
+            batch = []
+    return total
