@@ -10,7 +10,11 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 namespace PluginHost
@@ -53,6 +57,19 @@ struct ProfileDatabase::Shared {
     std::mutex openMutex;
     std::atomic<bool> opened{false};
     QString lastWarning; // under openMutex: the same failure is logged once
+
+    // The writer thread of the *Later() functions, started on first use. Its connection stays
+    // open while the database exists, so threads that end do not checkpoint the WAL as they
+    // close theirs, and plugin threads need no connection of their own for bookkeeping.
+    struct Background {
+        std::mutex mutex;
+        std::condition_variable wake; // tasks queued, or stopping
+        std::condition_variable idle; // the queue ran empty
+        std::deque<std::function<void()>> tasks;
+        bool running = false; // a task is being run
+        bool stopping = false;
+        std::thread thread;
+    } background;
 };
 
 namespace
@@ -262,6 +279,31 @@ int openConnection(const QString &filePath, bool create, std::chrono::millisecon
     return code;
 }
 
+// The writer thread of ProfileDatabase's *Later() functions: runs what is queued, in order,
+// until the database is destroyed.
+void runBackgroundTasks(ProfileDatabase::Shared::Background &background)
+{
+    std::unique_lock lock(background.mutex);
+    while (true) {
+        background.wake.wait(lock, [&background] {
+            return !background.tasks.empty() || background.stopping;
+        });
+        if (background.tasks.empty()) {
+            return; // stopping, and everything queued is written
+        }
+        std::function<void()> task = std::move(background.tasks.front());
+        background.tasks.pop_front();
+        background.running = true;
+        lock.unlock();
+        task();
+        lock.lock();
+        background.running = false;
+        if (background.tasks.empty()) {
+            background.idle.notify_all();
+        }
+    }
+}
+
 } // namespace
 
 ProfileDatabase::ProfileDatabase(const QString &filePath)
@@ -272,6 +314,14 @@ ProfileDatabase::ProfileDatabase(const QString &filePath)
 
 ProfileDatabase::~ProfileDatabase()
 {
+    {
+        std::lock_guard lock(d->background.mutex);
+        d->background.stopping = true; // after what is queued: nothing recorded is lost
+    }
+    d->background.wake.notify_all();
+    if (d->background.thread.joinable()) {
+        d->background.thread.join();
+    }
     auto found = t_connections.byDatabase.find(d->id);
     if (found != t_connections.byDatabase.end()) {
         found->second.close();
@@ -476,6 +526,7 @@ StorageError ProfileDatabase::open()
 
 StorageError ProfileDatabase::record(const QString &pluginId, RegistryRecord *record)
 {
+    flush(); // the loads recorded later are part of the record
     *record = RegistryRecord();
     return read(d, [&](Connection &connection) {
         Statement statement(connection, "SELECT enabled, last_version, last_result, last_load_time, loads, reloads, last_error FROM plugins WHERE id = ?1");
@@ -517,6 +568,38 @@ StorageError ProfileDatabase::setEnabled(const QString &pluginId, bool enabled)
 
 StorageError ProfileDatabase::recordLoad(const QString &pluginId, const QString &version, bool reload, const QString &error)
 {
+    return recordLoadAt(pluginId, version, reload, error, QDateTime::currentMSecsSinceEpoch());
+}
+
+void ProfileDatabase::recordLoadLater(const QString &pluginId, const QString &version, bool reload, const QString &error)
+{
+    const qint64 time = QDateTime::currentMSecsSinceEpoch();
+    Shared::Background &background = d->background;
+    {
+        std::lock_guard lock(background.mutex);
+        background.tasks.push_back([this, pluginId, version, reload, error, time] {
+            const StorageError failure = recordLoadAt(pluginId, version, reload, error, time);
+            if (failure.isError()) {
+                qCWarning(PLUGINHOST_STORAGE).noquote() << "the registry did not record the load of" << pluginId << "-" << failure.message();
+            }
+        });
+        if (!background.thread.joinable()) {
+            background.thread = std::thread(runBackgroundTasks, std::ref(background));
+        }
+    }
+    background.wake.notify_one();
+}
+
+void ProfileDatabase::flush()
+{
+    std::unique_lock lock(d->background.mutex);
+    d->background.idle.wait(lock, [this] {
+        return d->background.tasks.empty() && !d->background.running;
+    });
+}
+
+StorageError ProfileDatabase::recordLoadAt(const QString &pluginId, const QString &version, bool reload, const QString &error, qint64 time)
+{
     return write(d, [&](Connection &connection) {
         Statement statement(connection,
                             "INSERT INTO plugins (id, last_version, last_result, last_load_time, loads, reloads, last_error) "
@@ -529,7 +612,7 @@ StorageError ProfileDatabase::recordLoad(const QString &pluginId, const QString 
         bindText(statement.get(), 1, pluginId);
         bindText(statement.get(), 2, version);
         bindText(statement.get(), 3, error.isEmpty() ? QStringLiteral("loaded") : QStringLiteral("failed"));
-        sqlite3_bind_int64(statement.get(), 4, QDateTime::currentMSecsSinceEpoch());
+        sqlite3_bind_int64(statement.get(), 4, time);
         sqlite3_bind_int(statement.get(), 5, reload ? 0 : 1);
         sqlite3_bind_int(statement.get(), 6, reload ? 1 : 0);
         if (error.isEmpty()) {

@@ -108,6 +108,11 @@ public:
     StorageError setEnabled(const QString &pluginId, bool enabled);
     /// A load (or reload) of `version` ended; an empty `error` means it succeeded.
     StorageError recordLoad(const QString &pluginId, const QString &version, bool reload, const QString &error);
+    /// recordLoad() on the database's own writer thread, so that the caller neither opens a
+    /// connection nor waits for the disk. A failure is logged. record() waits for it.
+    void recordLoadLater(const QString &pluginId, const QString &version, bool reload, const QString &error);
+    /// Waits until everything queued by a *Later() function is written.
+    void flush();
     /// What on_unload() returned, for the next start.
     StorageError saveState(const QString &pluginId, const QVariant &state);
     /// The saved state, removed as it is read: a start after a crash finds nothing.
@@ -132,6 +137,8 @@ public:
     struct Shared;
 
 private:
+    StorageError recordLoadAt(const QString &pluginId, const QString &version, bool reload, const QString &error, qint64 time);
+
     std::shared_ptr<Shared> const d;
 };
 
