@@ -17,6 +17,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <pthread.h>
+
 namespace PluginHost
 {
 
@@ -283,6 +285,7 @@ int openConnection(const QString &filePath, bool create, std::chrono::millisecon
 // until the database is destroyed.
 void runBackgroundTasks(ProfileDatabase::Shared::Background &background)
 {
+    pthread_setname_np(pthread_self(), "pluginhost-db"); // not the name of the thread that started it
     std::unique_lock lock(background.mutex);
     while (true) {
         background.wake.wait(lock, [&background] {
