@@ -38,6 +38,15 @@ PLUGINHOSTCORE_EXPORT QList<ExportInfo> exports();
 /// A new reference to the exported callable, or nullptr (no exception set) when there is none.
 PLUGINHOSTCORE_EXPORT PyObject *findExport(const QString &name);
 
+/*
+ * The interpreter's pluginhost module (a new reference), or nullptr before install(). Keep it
+ * for findExport(module, name): finding the module costs more than a trivial call.
+ */
+PLUGINHOSTCORE_EXPORT PyObject *installedModule();
+
+/// As findExport(name), for `name` as a str and `module` from installedModule().
+PLUGINHOSTCORE_EXPORT PyObject *findExport(PyObject *module, PyObject *name);
+
 /// Events the plugin subscribed to with @pluginhost.on.
 PLUGINHOSTCORE_EXPORT QStringList subscriptions();
 

@@ -543,7 +543,17 @@ PyObject *findExport(const QString &name)
         PyErr_Clear();
         return nullptr;
     }
-    PyObject *function = PyDict_GetItemWithError(stateOf(module.get())->exports, key.get()); // borrowed
+    return findExport(module.get(), key.get());
+}
+
+PyObject *installedModule()
+{
+    return currentModule().release();
+}
+
+PyObject *findExport(PyObject *module, PyObject *name)
+{
+    PyObject *function = PyDict_GetItemWithError(stateOf(module)->exports, name); // borrowed
     PyErr_Clear();
     return Py_XNewRef(function);
 }

@@ -111,9 +111,16 @@ public:
 private:
     PyRef lookUp(PluginContext &context)
     {
+        PyObject *name = context.nameObject(m_function); // borrowed
+        if (!name) {
+            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+            return PyRef();
+        }
         // The export first: building the list of exports is only worth it for the error message.
-        if (PyRef function = PyRef::steal(Module::findExport(m_function))) {
-            return function;
+        if (context.pluginhostModule) {
+            if (PyRef function = PyRef::steal(Module::findExport(context.pluginhostModule.get(), name))) {
+                return function;
+            }
         }
         const QList<Module::ExportInfo> exports = Module::exports();
         if (!exports.isEmpty()) {
@@ -127,7 +134,7 @@ private:
         // A plugin that exports nothing keeps the calling convention from before @pluginhost.export.
         PyRef function;
         if (!m_function.startsWith(QLatin1Char('_'))) {
-            function = moduleAttribute(context.module.get());
+            function = moduleAttribute(context.module.get(), name);
         }
         if (!function || !PyCallable_Check(function.get()) || PyType_Check(function.get()) || PyModule_Check(function.get())) {
             fail(PluginError(PluginError::Kind::NotFound,
@@ -138,18 +145,17 @@ private:
         return function;
     }
 
-    // getattr(module, m_function), or null with no exception set. The module type and object
+    // getattr(module, name), or null with no exception set. The module type and object
     // define no attribute without a leading underscore, so for a plain module its own dict
     // gives the same answer, without getattr()'s search of the type for a name never interned.
-    PyRef moduleAttribute(PyObject *module) const
+    static PyRef moduleAttribute(PyObject *module, PyObject *name)
     {
-        PyRef name = PyRef::steal(Values::fromQString(m_function));
         PyRef attribute;
-        if (name && PyModule_CheckExact(module)) {
-            attribute = PyRef::borrow(PyDict_GetItemWithError(PyModule_GetDict(module), name.get()));
+        if (PyModule_CheckExact(module)) {
+            attribute = PyRef::borrow(PyDict_GetItemWithError(PyModule_GetDict(module), name));
         }
-        if (name && !attribute && !PyErr_Occurred()) {
-            attribute = PyRef::steal(PyObject_GetAttr(module, name.get())); // module __getattr__, module subclasses
+        if (!attribute && !PyErr_Occurred()) {
+            attribute = PyRef::steal(PyObject_GetAttr(module, name)); // module __getattr__, module subclasses
         }
         PyErr_Clear();
         return attribute;

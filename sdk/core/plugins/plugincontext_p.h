@@ -4,6 +4,7 @@
 #include "runtime/interpreter.h"
 #include "runtime/pyref.h"
 
+#include <QHash>
 #include <QVariant>
 
 #include <memory>
@@ -25,6 +26,10 @@ public:
     // Detaches the `pluginhost` module from the services, once; they must outlive it.
     void uninstallModule();
 
+    // `name` as a str, made once per name called (borrowed; nullptr with an exception set
+    // when it cannot be made). Calls by name would otherwise make a str every time.
+    PyObject *nameObject(const QString &name);
+
     QString pluginId;
     PyRef module;
     PluginError loadError;
@@ -32,6 +37,8 @@ public:
     std::unique_ptr<PluginServices> services;
     std::shared_ptr<ProfileDatabase> database; // registry and persisted state
     bool moduleInstalled = false;
+    PyRef pluginhostModule; // while installed, for Module::findExport(module, name)
+    QHash<QString, PyRef> names; // of nameObject()
 
     static PluginContext *of(Interpreter &interpreter)
     {

@@ -34,8 +34,25 @@ void PluginContext::uninstallModule()
 {
     if (moduleInstalled) {
         moduleInstalled = false;
+        pluginhostModule = PyRef();
         Module::uninstall();
     }
+}
+
+PyObject *PluginContext::nameObject(const QString &name)
+{
+    if (const auto found = names.constFind(name); found != names.cend()) {
+        return found->get();
+    }
+    constexpr qsizetype limit = 4096; // names are few; a caller making up new ones is not cached forever
+    if (names.size() >= limit) {
+        names.clear();
+    }
+    PyRef object = PyRef::steal(Values::fromQString(name));
+    if (!object) {
+        return nullptr;
+    }
+    return names.insert(name, std::move(object))->get();
 }
 
 namespace
@@ -203,7 +220,9 @@ public:
         }
         if (!error.isError()) {
             context->moduleInstalled = Module::install(context->services.get());
-            if (!context->moduleInstalled) {
+            if (context->moduleInstalled) {
+                context->pluginhostModule = PyRef::steal(Module::installedModule());
+            } else {
                 error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
                 error.setMessage(QStringLiteral("the pluginhost module could not be set up: %1").arg(error.message()));
             }
