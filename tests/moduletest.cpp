@@ -4,6 +4,7 @@
 #include "runtime/pythonshim.h" // Python.h comes before any Qt header
 
 #include "bridge/values.h"
+#include "memoryhelpers.h"
 #include "module/module.h"
 #include "runtime/interpreter.h"
 #include "runtime/pyref.h"
@@ -21,6 +22,7 @@
 #include <thread>
 
 using namespace PluginHost;
+using PluginHost::Tests::residentKiB;
 using namespace std::chrono_literals;
 
 namespace
@@ -350,10 +352,17 @@ auto runOn(Interpreter &interpreter, Function work) -> std::optional<decltype(wo
 // Uninstalls, then ends the interpreter, when it goes out of scope.
 class Sandbox
 {
+    static Interpreter::Config configFor(const QString &id)
+    {
+        Interpreter::Config config;
+        config.name = id;
+        return config;
+    }
+
 public:
     explicit Sandbox(const QString &id = fakeId, bool installModule = true)
         : services(id)
-        , m_interpreter(Interpreter::start({Interpreter::Isolation::OwnGil, false, id}))
+        , m_interpreter(Interpreter::start(configFor(id)))
     {
         if (installModule) {
             m_installError = install();
@@ -424,24 +433,6 @@ private:
     QString m_installError;
 };
 
-// Resident memory, after handing the allocator's free pages back to the system, so that
-// what remains is what is in use (or leaked), not what malloc keeps for later.
-qint64 residentKiB()
-{
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
-    QFile status(QStringLiteral("/proc/self/status"));
-    if (!status.open(QIODevice::ReadOnly)) {
-        return -1;
-    }
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmRSS:")) {
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-        }
-    }
-    return -1;
-}
 
 // Bytes malloc has handed out and not got back, in every arena: the C and C++ side (Qt
 // values, PyMem_Raw* buffers). Python's small objects live in obmalloc arenas, not here.

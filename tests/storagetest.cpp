@@ -6,6 +6,7 @@
 
 #include "storage/profiledatabase.h"
 
+#include <PluginHost/Buffer>
 #include <PluginHost/PluginManager>
 
 #include <QDir>
@@ -139,6 +140,7 @@ private Q_SLOTS:
     void testValuesRoundTripExactly();
     void testUnsupportedValuesNameTheirPosition();
     void testHugeValues();
+    void testBuffersAreStoredAsBytes();
     void testTransactions();
     void testPluginsReachOnlyTheirOwnKeys();
     void testValuesSurviveReloadAndRestart();
@@ -242,6 +244,24 @@ void StorageTest::testHugeValues()
     QCOMPARE(huge.type, QStringLiteral("builtins.ValueError"));
     QVERIFY2(huge.message.contains(QLatin1String("at most 16 MiB per value")), qPrintable(huge.message));
     QCOMPARE(session.value(keeperId, QStringLiteral("get"), {QStringLiteral("huge")}).toByteArray().size(), limit - 16); // the old value stays
+}
+
+void StorageTest::testBuffersAreStoredAsBytes()
+{
+    // A pluginhost.Buffer is shared memory while it crosses; the store keeps its bytes.
+    Session session(m_profile->path());
+    QVERIFY(session.load(keeperId));
+    const QByteArray bytes("\x00\x01frame\xff", 8);
+    const QVariant buffer = QVariant::fromValue(Buffer(bytes));
+    QVERIFY(session.call(keeperId, QStringLiteral("put"), {QStringLiteral("blob"), buffer}));
+    QVERIFY(session.call(keeperId, QStringLiteral("put"), {QStringLiteral("blobs"), QVariantMap{{QStringLiteral("frames"), QVariantList{buffer, 1}}}}));
+    const QVariant stored = session.value(keeperId, QStringLiteral("get"), {QStringLiteral("blob")});
+    QCOMPARE(stored.typeId(), QMetaType::QByteArray);
+    QCOMPARE(stored.toByteArray(), bytes);
+    const QVariantList frames = session.value(keeperId, QStringLiteral("get"), {QStringLiteral("blobs")}).toMap().value(QStringLiteral("frames")).toList();
+    QCOMPARE(frames.size(), 2);
+    QCOMPARE(frames.at(0).typeId(), QMetaType::QByteArray);
+    QCOMPARE(frames.at(0).toByteArray(), bytes);
 }
 
 void StorageTest::testTransactions()

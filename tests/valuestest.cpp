@@ -3,6 +3,7 @@
 // back to the test thread, where the assertions are made.
 #include "runtime/pythonshim.h" // Python.h comes before any Qt header
 
+#include "bridge/buffer.h"
 #include "bridge/values.h"
 #include "runtime/interpreter.h"
 #include "runtime/pyref.h"
@@ -565,6 +566,9 @@ void ValuesTest::testUnsupportedPythonValue_data()
     QTest::newRow("tuple key nested") << noSetup << QStringLiteral("{'outer': {(1, 2): 'x'}}") << result << typeError << QStringLiteral("result[\"outer\"]")
                                       << QStringLiteral("tuple");
     QTest::newRow("bytes key") << noSetup << QStringLiteral("[{b'k': 1}]") << result << typeError << QStringLiteral("result[0]") << QStringLiteral("bytes");
+    // Only pluginhost.Buffer crosses without a copy; other bytes-like objects are not guessed at.
+    QTest::newRow("memoryview") << noSetup << QStringLiteral("[b'', memoryview(b'abc')]") << result << typeError << QStringLiteral("result[1]")
+                                << QStringLiteral("memoryview");
     QTest::newRow("int 2**63") << noSetup << QStringLiteral("2**63") << result << overflowError << result << QStringLiteral("str");
     QTest::newRow("int -2**63-1") << noSetup << QStringLiteral("-2**63 - 1") << result << overflowError << result << QStringLiteral("str");
     QTest::newRow("int 2**100 nested") << noSetup << QStringLiteral("{'id': [0, 2**100]}") << result << overflowError << QStringLiteral("result[\"id\"][1]")
@@ -616,6 +620,9 @@ void ValuesTest::testUnsupportedQtValue_data()
                                            << QStringLiteral("QDate");
     QTest::newRow("QUuid in hash") << QVariant(QVariantHash{{QStringLiteral("id"), QUuid::createUuid()}}) << false << value << QStringLiteral("value[\"id\"]")
                                    << QStringLiteral("QUuid");
+    // A Buffer becomes a pluginhost.Buffer, which only a plugin's interpreter has.
+    QTest::newRow("Buffer outside a plugin") << QVariant(QVariantList{1, QVariant::fromValue(Buffer(QByteArray("bytes")))}) << false << value
+                                             << QStringLiteral("value[1]") << QStringLiteral("PluginHost::Buffer");
     QTest::newRow("QPointF in map key with quote") << QVariant(QVariantMap{{QStringLiteral("a\"b"), QPointF(1, 2)}}) << false << value
                                                    << QStringLiteral("value[\"a\\\"b\"]") << QStringLiteral("QPointF");
 }

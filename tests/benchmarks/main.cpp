@@ -35,6 +35,7 @@ const std::vector<Measurement> &allMeasurements()
         {QStringLiteral("call_rtt_gui_us"), measureCallRoundTripGui},
         {QStringLiteral("pipe_rtt_us"), measurePipeRoundTrip},
         {QStringLiteral("calls_per_s"), measureCallThroughput},
+        {QStringLiteral("buffer_pass_us"), measureBufferPass},
         {QStringLiteral("busy_delivery_us"), measureBusyDelivery},
         {QStringLiteral("event_fanout_us"), measureEventFanout},
         {QStringLiteral("event_fanout_emit_us"), measureEventFanoutFromPlugin},

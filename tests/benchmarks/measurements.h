@@ -34,6 +34,9 @@ Result measureCallRoundTripGui(const Settings &settings);
 Result measurePipeRoundTrip(const Settings &settings);
 Result measureCallThroughput(const Settings &settings);
 
+// bufferbench.cpp
+Result measureBufferPass(const Settings &settings);
+
 // deliverybench.cpp
 Result measureBusyDelivery(const Settings &settings);
 

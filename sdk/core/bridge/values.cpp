@@ -32,6 +32,9 @@ struct Position {
 
 constexpr int maximumDepth = 200;
 
+// Set once while the SDK loads (module/buffertype.cpp), before any interpreter runs.
+BufferConversion s_bufferConversion;
+
 PyObject *raise(PyObject *type, const Position &position, const QString &what)
 {
     PyErr_SetString(type, (position.text() + QLatin1String(": ") + what).toUtf8().constData());
@@ -129,9 +132,16 @@ PyObject *convertToPython(const QVariant &value, const Position &position, int d
     case QMetaType::QVariantHash:
         return mapToPython(value.toHash(), position, depth);
     default:
+        if (value.metaType() == QMetaType::fromType<Buffer>()) {
+            PyObject *buffer = s_bufferConversion.toPython ? s_bufferConversion.toPython(*static_cast<const Buffer *>(value.constData())) : nullptr;
+            if (!buffer && !PyErr_Occurred()) {
+                return raise(PyExc_TypeError, position, QStringLiteral("a PluginHost::Buffer can only be passed to a plugin (it becomes a pluginhost.Buffer)"));
+            }
+            return buffer;
+        }
         return raise(PyExc_TypeError,
                      position,
-                     QStringLiteral("a %1 cannot be passed to Python; use None, bool, int, float, str, bytes, lists or maps of them")
+                     QStringLiteral("a %1 cannot be passed to Python; use None, bool, int, float, str, bytes, PluginHost::Buffer, lists or maps of them")
                          .arg(QString::fromLatin1(value.metaType().name())));
     }
 }
@@ -230,9 +240,14 @@ bool convertFromPython(PyObject *object, QVariant *value, const Position &positi
         *value = map;
         return true;
     }
+    Buffer buffer;
+    if (s_bufferConversion.fromPython && s_bufferConversion.fromPython(object, &buffer)) {
+        *value = QVariant::fromValue(std::move(buffer));
+        return true;
+    }
     raise(PyExc_TypeError,
           position,
-          QStringLiteral("a %1 cannot cross to the host; use None, bool, int, float, str, bytes, list, tuple or dict with str keys")
+          QStringLiteral("a %1 cannot cross to the host; use None, bool, int, float, str, bytes, pluginhost.Buffer, list, tuple or dict with str keys")
               .arg(QString::fromUtf8(Py_TYPE(object)->tp_name)));
     return false;
 }
@@ -271,6 +286,11 @@ bool fromPython(PyObject *object, QVariant *value, const QString &where)
 {
     const Position root{nullptr, &where, -1, nullptr};
     return convertFromPython(object, value, root, 0);
+}
+
+void setBufferConversion(const BufferConversion &conversion)
+{
+    s_bufferConversion = conversion;
 }
 
 } // namespace PluginHost::Values

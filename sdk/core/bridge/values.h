@@ -8,12 +8,14 @@
 //   float                double
 //   str                  QString
 //   bytes, bytearray     QByteArray    (comes back as bytes)
+//   pluginhost.Buffer    Buffer        (the same bytes, not copied, both ways: buffer.h)
 //   list, tuple          QVariantList  (comes back as list)
 //   dict with str keys   QVariantMap   (keys come back sorted)
 //
 // Anything else raises TypeError naming the type and where it sat: args[1]["cover"].
 #pragma once
 
+#include "buffer.h"
 #include "pluginhostcore_export.h"
 #include "runtime/pythonshim.h"
 
@@ -40,5 +42,22 @@ PLUGINHOSTCORE_EXPORT bool toQString(PyObject *text, QString *out);
 /// False with TypeError/OverflowError (ValueError for nesting deeper than 200 levels, as a
 /// container that holds itself is) set naming the position below `where` ("result").
 PLUGINHOSTCORE_EXPORT bool fromPython(PyObject *object, QVariant *value, const QString &where);
+
+/*
+ * How a Buffer crosses. pluginhost.Buffer is a type of the `pluginhost` module, which sits
+ * above this layer: the module registers these when the SDK loads, and the converter asks
+ * them only about values it has no other rule for, so other values never pay for them.
+ */
+struct BufferConversion {
+    /// A new pluginhost.Buffer of the calling interpreter sharing buffer's bytes; nullptr with
+    /// an exception set on failure, nullptr without one when the interpreter has no pluginhost.
+    PyObject *(*toPython)(const Buffer &buffer) = nullptr;
+    /// True, with *buffer sharing its bytes, when object is a pluginhost.Buffer; false (and no
+    /// exception) for any other object.
+    bool (*fromPython)(PyObject *object, Buffer *buffer) = nullptr;
+};
+
+/// Installs the module's conversion. Once, while the SDK loads; not thread-safe.
+PLUGINHOSTCORE_EXPORT void setBufferConversion(const BufferConversion &conversion);
 
 } // namespace PluginHost::Values

@@ -196,9 +196,36 @@ int queryText(sqlite3 *db, const char *sql, QString *text)
     return code;
 }
 
+// `value` with every value of a type CBOR does not know, but that converts to QByteArray (a
+// PluginHost::Buffer), made a QByteArray: QCborValue::fromVariant() would store it as undefined.
+QVariant withBytesForBlobs(const QVariant &value)
+{
+    switch (value.typeId()) {
+    case QMetaType::QVariantList: {
+        QVariantList items = value.toList();
+        for (QVariant &item : items) {
+            item = withBytesForBlobs(item);
+        }
+        return items;
+    }
+    case QMetaType::QVariantMap: {
+        QVariantMap items = value.toMap();
+        for (QVariant &item : items) {
+            item = withBytesForBlobs(item);
+        }
+        return items;
+    }
+    default:
+        if (value.typeId() >= QMetaType::User && value.canConvert<QByteArray>()) {
+            return value.toByteArray();
+        }
+        return value;
+    }
+}
+
 QByteArray encode(const QVariant &value)
 {
-    return QCborValue::fromVariant(value).toCbor();
+    return QCborValue::fromVariant(withBytesForBlobs(value)).toCbor();
 }
 
 QVariant decode(const void *data, int size)
