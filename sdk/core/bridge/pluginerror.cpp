@@ -123,6 +123,8 @@ QString PluginError::errorString() const
         return QCoreApplication::translate("PluginError", "Plugin %1 made a call that would wait forever: %2").arg(where, d->message);
     case Kind::StorageFailed:
         return QCoreApplication::translate("PluginError", "The storage of plugin %1 failed: %2").arg(where, d->message);
+    case Kind::Overloaded:
+        return QCoreApplication::translate("PluginError", "Plugin %1 is overloaded: %2").arg(where, d->message);
     }
     return d->message;
 }

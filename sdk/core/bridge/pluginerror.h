@@ -48,6 +48,7 @@ public:
         Cancelled, ///< the caller cancelled
         CallCycle, ///< a plugin-to-plugin call would wait on a plugin that is itself waiting on the caller
         StorageFailed, ///< the profile database could not be read or written (locked, disk full, read-only, …) \since 0.2
+        Overloaded, ///< the plugin's mailbox is full: it is not keeping up with its calls and events \since 0.2
     };
     Q_ENUM(Kind)
 

@@ -3,6 +3,8 @@
 #include "pluginjobs.h"
 #include "pluginregistry.h"
 #include "pluginservices.h"
+#include "retirement_p.h"
+#include "runtime/supervisor.h"
 #include "storage/profiledatabase.h"
 
 #include "pluginhost_plugins_debug.h"
@@ -12,7 +14,7 @@
 #include <QPromise>
 #include <QThread>
 
-#include <condition_variable>
+#include <thread>
 
 namespace PluginHost
 {
@@ -43,7 +45,17 @@ QFuture<CallResult> PluginPrivate::beginLoad(quint64 generation, const QFuture<C
     config.isolation = metaData.isolation() == PluginMetaData::Isolation::Shared ? Interpreter::Isolation::SharedGil : Interpreter::Isolation::OwnGil;
     config.allowExec = metaData.permissions().contains(QLatin1String("subprocess"));
     config.name = metaData.id();
+    config.busyBudget = shared->busyBudget;
+    config.mailboxCapacity = shared->mailboxCapacity;
+    // The interpreter is known only once started; until then (well within any budget) reports are ignored.
+    auto started = std::make_shared<std::atomic<Interpreter *>>(nullptr);
+    config.activityChanged = [weakShared = std::weak_ptr<PluginShared>(shared), started](const Interpreter::Activity &activity) {
+        if (std::shared_ptr<PluginShared> strong = weakShared.lock()) {
+            strong->reportActivity(started->load(), activity);
+        }
+    };
     shared->interpreter = Interpreter::start(config);
+    started->store(shared->interpreter.get());
     shared->state = Plugin::State::Loading;
     shared->lastError = PluginError();
 
@@ -57,32 +69,13 @@ QFuture<CallResult> PluginPrivate::beginLoad(quint64 generation, const QFuture<C
 
 QFuture<CallResult> PluginPrivate::retire(const std::shared_ptr<Interpreter> &interpreter, std::optional<quint64> settleGeneration)
 {
-    auto result = std::make_shared<CallResult>();
-    auto promise = std::make_shared<QPromise<CallResult>>();
-    promise->start();
-    QFuture<CallResult> future = promise->future();
-    interpreter->post(makeUnloadJob(shared, result));
-    interpreter->stop();
-    interpreter->whenFinished([promise, result, settleGeneration, sharedState = shared] {
-        if (settleGeneration) {
-            sharedState->settle(*settleGeneration, Plugin::State::Unloaded, result->error());
-        }
-        promise->addResult(*result);
-        promise->finish();
-    });
-    return future;
+    // Bounded: a plugin that does not end in time is quarantined (retirement_p.h).
+    return Retirement::begin(shared, interpreter, settleGeneration, quarantine);
 }
 
 QFuture<CallResult> PluginPrivate::whenEnded(const std::shared_ptr<Interpreter> &interpreter)
 {
-    auto promise = std::make_shared<QPromise<CallResult>>();
-    promise->start();
-    QFuture<CallResult> future = promise->future();
-    interpreter->whenFinished([promise] {
-        promise->addResult(CallResult());
-        promise->finish();
-    });
-    return future;
+    return Retirement::watchEnd(shared, interpreter, quarantine); // bounded, like retire()
 }
 
 void PluginPrivate::announce(QFuture<CallResult> future)
@@ -103,6 +96,9 @@ Plugin::Plugin(const PluginMetaData &metaData, QObject *parent)
     , d(new PluginPrivate(metaData))
 {
     d->q = this;
+    d->shared->owner = this;
+    static const int registered = qRegisterMetaType<PluginHost::PluginActivity>();
+    Q_UNUSED(registered)
 }
 
 Plugin::~Plugin()
@@ -110,6 +106,7 @@ Plugin::~Plugin()
     std::shared_ptr<Interpreter> interpreter;
     {
         std::lock_guard lock(d->shared->mutex);
+        d->shared->owner = nullptr;
         interpreter = std::move(d->shared->interpreter);
         ++d->shared->generation;
     }
@@ -241,7 +238,7 @@ QFuture<CallResult> Plugin::unload()
         if (previousState != State::Unloaded) {
             Q_EMIT stateChanged(State::Unloaded);
         }
-        return failed ? PluginPrivate::whenEnded(failed) : readyFuture(CallResult());
+        return failed ? d->whenEnded(failed) : readyFuture(CallResult());
     }
     Q_EMIT stateChanged(State::Unloading);
 
@@ -291,11 +288,27 @@ QFuture<CallResult> Plugin::reload()
 
 void PluginPrivate::post(const std::shared_ptr<PluginShared> &shared, std::unique_ptr<Job> job)
 {
+    bool full = false;
+    if (std::unique_ptr<Job> refused = post(shared, std::move(job), &full)) {
+        refused->discard(Job::DiscardReason::Overloaded,
+                         QStringLiteral("the mailbox of %1 is full (%2 calls and events waiting): it is not keeping up; try again later")
+                             .arg(shared->metaData.id())
+                             .arg(shared->mailboxCapacity));
+    }
+}
+
+std::unique_ptr<Job> PluginPrivate::post(const std::shared_ptr<PluginShared> &shared, std::unique_ptr<Job> job, bool *full)
+{
     QString reason;
+    Job::DiscardReason refusal = Job::DiscardReason::Unloaded;
     {
         std::lock_guard lock(shared->mutex);
         if (shared->interpreter) {
-            job = shared->interpreter->tryPost(std::move(job));
+            job = shared->interpreter->tryPost(std::move(job), &refusal);
+        }
+        if (job && refusal == Job::DiscardReason::Overloaded) {
+            *full = true;
+            return job;
         }
         if (job) {
             reason = shared->state == Plugin::State::Failed ? QStringLiteral("the plugin failed to load: %1").arg(shared->lastError.errorText())
@@ -305,9 +318,14 @@ void PluginPrivate::post(const std::shared_ptr<PluginShared> &shared, std::uniqu
     if (job) {
         job->discard(Job::DiscardReason::Unloaded, reason);
     }
+    return nullptr;
 }
 
-QFuture<QVariant> PluginPrivate::call(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments)
+std::unique_ptr<Job> PluginPrivate::makeCall(const std::shared_ptr<PluginShared> &shared,
+                                             const QString &function,
+                                             const QVariantList &arguments,
+                                             const CallOptions &options,
+                                             QFuture<QVariant> *future)
 {
     Job::Kind kind = Job::Kind::Ordinary;
     {
@@ -321,14 +339,105 @@ QFuture<QVariant> PluginPrivate::call(const std::shared_ptr<PluginShared> &share
     }
     QPromise<QVariant> promise;
     promise.start();
-    QFuture<QVariant> future = promise.future();
-    post(shared, makeCallJob(shared->metaData.id(), function, arguments, kind, std::move(promise)));
+    *future = promise.future();
+    return makeCallJob(shared->metaData.id(), function, arguments, kind, std::move(promise), options.timeout);
+}
+
+QFuture<QVariant> PluginPrivate::call(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments, const CallOptions &options)
+{
+    QFuture<QVariant> future;
+    post(shared, makeCall(shared, function, arguments, options, &future));
     return future;
+}
+
+void PluginShared::reportActivity(Interpreter *from, const Interpreter::Activity &reported)
+{
+    PluginActivity changed;
+    changed.busySince = reported.busySince;
+    changed.blockedSince = reported.blockedSince;
+    changed.task = reported.task;
+    std::lock_guard lock(mutex);
+    if (!from || (interpreter.get() != from && failedInterpreter.get() != from) || activity == changed) {
+        return; // a retired instance, or nothing new
+    }
+    activity = changed;
+    if (owner) {
+        QMetaObject::invokeMethod(
+            owner,
+            [plugin = owner, changed] {
+                Q_EMIT plugin->activityChanged(changed);
+            },
+            Qt::QueuedConnection);
+    }
 }
 
 QFuture<QVariant> Plugin::call(const QString &function, const QVariantList &arguments)
 {
     return PluginPrivate::call(d->shared, function, arguments);
+}
+
+QFuture<QVariant> Plugin::call(const QString &function, const QVariantList &arguments, const CallOptions &options)
+{
+    return PluginPrivate::call(d->shared, function, arguments, options);
+}
+
+PluginActivity Plugin::activity() const
+{
+    std::lock_guard lock(d->shared->mutex);
+    return d->shared->activity;
+}
+
+QDateTime Plugin::busySince() const
+{
+    return activity().busySince;
+}
+
+QDateTime Plugin::blockedSince() const
+{
+    return activity().blockedSince;
+}
+
+void Plugin::setBusyBudget(std::chrono::milliseconds budget)
+{
+    std::lock_guard lock(d->shared->mutex);
+    d->shared->busyBudget = budget;
+}
+
+std::chrono::milliseconds Plugin::busyBudget() const
+{
+    std::lock_guard lock(d->shared->mutex);
+    return d->shared->busyBudget;
+}
+
+void Plugin::setMailboxCapacity(int capacity)
+{
+    std::lock_guard lock(d->shared->mutex);
+    d->shared->mailboxCapacity = capacity;
+}
+
+int Plugin::mailboxCapacity() const
+{
+    std::lock_guard lock(d->shared->mutex);
+    return d->shared->mailboxCapacity;
+}
+
+QFuture<QString> Plugin::stackSnapshot(std::chrono::milliseconds wait)
+{
+    std::shared_ptr<Interpreter> interpreter;
+    {
+        std::lock_guard lock(d->shared->mutex);
+        if (d->shared->state == State::Loaded || d->shared->state == State::Loading || d->shared->state == State::Unloading) {
+            interpreter = d->shared->interpreter;
+        }
+    }
+    if (!interpreter) {
+        QPromise<QString> promise;
+        promise.start();
+        promise.setException(CallError(PluginError(PluginError::Kind::Unloaded, id(), QStringLiteral("no stack snapshot: the plugin is not loaded"))));
+        promise.finish();
+        return promise.future();
+    }
+    return interpreter->stackSnapshot(wait);
 }
 
 CallResult Plugin::callBlocking(const QString &function, const QVariantList &arguments, std::chrono::milliseconds timeout)
@@ -339,42 +448,23 @@ CallResult Plugin::callBlocking(const QString &function, const QVariantList &arg
                            id(),
                            QStringLiteral("callBlocking(%1) was called on the GUI thread, which must never wait for a plugin; use call() and .then()").arg(function));
     }
-    struct Waiter {
-        std::mutex mutex;
-        std::condition_variable finished;
-        bool done = false;
-    };
-    auto waiter = std::make_shared<Waiter>();
-    // The continuation is attached before the call is posted, never after: Qt 6.4 runs a
-    // continuation twice, crashing the second time, when it is attached while another thread
-    // finishes the future. So this builds what PluginPrivate::call() builds, in that order.
-    QPromise<QVariant> promise;
-    promise.start();
-    QFuture<QVariant> future = promise.future();
-    future.then(QtFuture::Launch::Sync, [waiter](const QFuture<QVariant> &) {
-        {
-            std::lock_guard lock(waiter->mutex);
-            waiter->done = true;
+    QFuture<QVariant> future;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_ptr<Job> job = PluginPrivate::makeCall(d->shared, function, arguments, CallOptions{timeout}, &future);
+    // A full mailbox is waited on, until the deadline.
+    bool full = false;
+    while ((job = PluginPrivate::post(d->shared, std::move(job), &full))) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            job->discard(Job::DiscardReason::Overloaded,
+                         QStringLiteral("the mailbox of %1 stayed full (%2 calls and events waiting) for %3 ms").arg(id()).arg(mailboxCapacity()).arg(timeout.count()));
+            break;
         }
-        waiter->finished.notify_all(); // outside the lock, so the woken caller does not block on it
-    });
-    Job::Kind kind = Job::Kind::Ordinary;
-    {
-        std::lock_guard lock(d->shared->mutex);
-        for (const PluginExport &exported : std::as_const(d->shared->exports)) {
-            if (exported.name == function && exported.reentrant) {
-                kind = Job::Kind::Reentrant; // as for call(): runs even while another call is busy
-                break;
-            }
-        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    PluginPrivate::post(d->shared, makeCallJob(d->shared->metaData.id(), function, arguments, kind, std::move(promise)));
-    std::unique_lock lock(waiter->mutex);
-    if (!waiter->finished.wait_for(lock, timeout, [&waiter] {
-            return waiter->done;
-        })) {
-        return PluginError(PluginError::Kind::TimedOut, id(), QStringLiteral("%1() did not return within %2 ms").arg(function).arg(timeout.count()));
-    }
+    // No wait of our own with a timeout: the call has a deadline, and the supervisor ends it
+    // there (or Supervisor::interruptGrace later when the plugin is blocked in C), whether it
+    // is queued, running or stuck. fromFuture() waits on the future itself, which costs no
+    // continuation: that was a fifth of a trivial call's round trip.
     return CallResult::fromFuture(future);
 }
 

@@ -45,6 +45,48 @@ struct PluginRecord {
 };
 
 /*!
+ * How one call into a plugin is made (Plugin::call(), Plugin::callBlocking()).
+ * \since 0.2
+ */
+struct CallOptions {
+    /*!
+     * A deadline, counted from the moment of the call; zero means none. A call still queued
+     * when it passes is dropped; a call running Python gets `pluginhost.Cancelled` raised at its
+     * next bytecode boundary, within a few milliseconds. Either way the future fails at once
+     * with PluginError::Kind::TimedOut, naming the plugin, the function, the deadline and the
+     * file:line the call was interrupted at. A call blocked in C (time.sleep(), a socket) cannot
+     * be interrupted: its future still fails shortly after the deadline, saying where the
+     * plugin was last seen running Python, and whatever it returns later is dropped.
+     */
+    std::chrono::milliseconds timeout{0};
+};
+
+/*!
+ * What the supervisor knows of the code running in a plugin (Plugin::activity()).
+ * \since 0.2
+ */
+struct PluginActivity {
+    /// When the running call (or load, unload, event handler) started, once it has run longer
+    /// than Plugin::busyBudget(); invalid otherwise.
+    QDateTime busySince;
+    /// When the plugin stopped answering interrupts: its thread is inside C code (a sleep, a
+    /// socket, a lock) that no bytecode boundary interrupts. Invalid otherwise.
+    QDateTime blockedSince;
+    /// What the busy plugin is running: the function name for a call, else a short description.
+    QString task;
+
+    bool isBusy() const
+    {
+        return busySince.isValid();
+    }
+    bool isBlocked() const
+    {
+        return blockedSince.isValid();
+    }
+    bool operator==(const PluginActivity &other) const = default;
+};
+
+/*!
  * \class PluginHost::Plugin
  * \brief One Python plugin: its metadata, its state, and calls into it.
  *
@@ -139,9 +181,63 @@ public:
      */
     QFuture<QVariant> call(const QString &function, const QVariantList &arguments = {});
 
-    /// Blocking variant for worker threads: waits up to `timeout`. Refused (with an error) on the
-    /// GUI thread of a QGuiApplication, which must never wait for a plugin.
+    /*!
+     * call() with options: a deadline (see CallOptions::timeout).
+     *
+     * `QFuture::cancel()` on the returned future cancels the call: a call still queued is
+     * dropped, a running one gets `pluginhost.Cancelled` raised at its next bytecode boundary,
+     * and the future ends at once as cancelled (isCanceled(), no exception).
+     *
+     * A plugin's mailbox holds at most mailboxCapacity() (default 10,000) calls
+     * and events; a call to a full mailbox fails at once with PluginError::Kind::Overloaded.
+     * \since 0.2
+     */
+    QFuture<QVariant> call(const QString &function, const QVariantList &arguments, const CallOptions &options);
+
+    /*!
+     * Blocking variant for worker threads. `timeout` is a real deadline (CallOptions::timeout):
+     * past it the call is dropped or interrupted and TimedOut is returned; a full mailbox is
+     * waited on until the deadline. Refused (with an error) on the GUI thread of a
+     * QGuiApplication, which must never wait for a plugin.
+     */
     CallResult callBlocking(const QString &function, const QVariantList &arguments = {}, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+    /*!
+     * What the plugin is busy with: whether its current job has run longer than busyBudget(),
+     * and whether it is blocked in C. activityChanged() says when this changes. The supervisor
+     * looks every few milliseconds, so the times are that precise.
+     * \since 0.2
+     */
+    PluginActivity activity() const;
+    /// Shorthands for activity().busySince and activity().blockedSince. \since 0.2
+    QDateTime busySince() const;
+    QDateTime blockedSince() const;
+
+    /*!
+     * How long one call, event handler, load or unload may run before the plugin counts as busy
+     * (activity()). Default one second; applies from the next load on.
+     * \since 0.2
+     */
+    void setBusyBudget(std::chrono::milliseconds budget);
+    std::chrono::milliseconds busyBudget() const;
+
+    /*!
+     * How many calls and events may wait in the plugin's mailbox (default 10,000); a call past
+     * that fails with PluginError::Kind::Overloaded. Applies from the next load on.
+     * \since 0.2
+     */
+    void setMailboxCapacity(int capacity);
+    int mailboxCapacity() const;
+
+    /*!
+     * The Python stack of the code the plugin is running, formatted like a traceback (innermost
+     * last), taken at its next bytecode boundary. "idle" when nothing runs. When the plugin is
+     * blocked in C and cannot answer within `wait`, the text says "blocked in C at …" with the
+     * innermost frame the supervisor last saw it run (it samples busy plugins about every
+     * 100 ms) and how long ago. Fails with a CallError when the plugin is not loaded.
+     * \since 0.2
+     */
+    QFuture<QString> stackSnapshot(std::chrono::milliseconds wait = std::chrono::milliseconds(250));
 
     /*!
      * What the loaded plugin exported with `@pluginhost.export`, in the order it did; empty
@@ -164,6 +260,8 @@ public:
 
 Q_SIGNALS:
     void stateChanged(PluginHost::Plugin::State state);
+    /// activity() changed: the plugin became busy or blocked, or stopped being so. \since 0.2
+    void activityChanged(const PluginHost::PluginActivity &activity);
 
 private:
     friend class PluginManager;
@@ -172,3 +270,5 @@ private:
 };
 
 } // namespace PluginHost
+
+Q_DECLARE_METATYPE(PluginHost::PluginActivity)

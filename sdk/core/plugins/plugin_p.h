@@ -13,6 +13,7 @@ namespace PluginHost
 {
 
 class PluginRegistry;
+class QuarantineBook;
 
 // What the Plugin (on its thread) and its jobs (on the interpreter's thread) share.
 struct PluginShared {
@@ -56,6 +57,15 @@ struct PluginShared {
     // until the new one has loaded, so that events sent meanwhile wait for it in its mailbox.
     QList<PluginExport> exports;
     QSet<QString> subscriptions;
+
+    // Supervision (supervisor.h): settings for the next interpreter, and what the current one
+    // reports. `owner` is cleared when the Plugin goes, so that no signal is queued to it after.
+    Plugin *owner = nullptr;
+    std::chrono::milliseconds busyBudget{1000};
+    int mailboxCapacity = 10000;
+    PluginActivity activity;
+    // From the supervisor's thread: `from` reported `activity`. Queues activityChanged().
+    void reportActivity(Interpreter *from, const Interpreter::Activity &activity);
 };
 
 class PluginPrivate
@@ -73,19 +83,25 @@ public:
     // when reloading). Called with shared->mutex held.
     QFuture<CallResult> beginLoad(quint64 generation, const QFuture<CallResult> &previousInstance);
     void announce(QFuture<CallResult> future);
-    // A future that finishes once `interpreter` has ended.
-    static QFuture<CallResult> whenEnded(const std::shared_ptr<Interpreter> &interpreter);
+    // A future that finishes once `interpreter` (stopped after a failed load) has ended, or was quarantined.
+    QFuture<CallResult> whenEnded(const std::shared_ptr<Interpreter> &interpreter);
 
     // Queues `job` in the plugin's current interpreter, or discards it saying why the plugin
     // cannot take it. Any thread; takes shared->mutex.
     static void post(const std::shared_ptr<PluginShared> &shared, std::unique_ptr<Job> job);
+    // Like post(), but hands back a job refused because the mailbox is full (`*full` set)
+    // instead of discarding it, so that a blocking caller can wait for room.
+    static std::unique_ptr<Job> post(const std::shared_ptr<PluginShared> &shared, std::unique_ptr<Job> job, bool *full);
     // The one path for calls into a plugin, from the host (Plugin::call) and from other
     // plugins (PluginRegistry::call).
-    static QFuture<QVariant> call(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments);
+    static QFuture<QVariant> call(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments, const CallOptions &options = {});
+    // The job call() posts, with its future.
+    static std::unique_ptr<Job> makeCall(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments, const CallOptions &options, QFuture<QVariant> *future);
 
     Plugin *q = nullptr;
     std::shared_ptr<PluginShared> shared;
     std::shared_ptr<PluginRegistry> registry; // set by the PluginManager that made the plugin
+    std::shared_ptr<QuarantineBook> quarantine; // unload timeouts and quarantined plugins; likewise
 };
 
 } // namespace PluginHost

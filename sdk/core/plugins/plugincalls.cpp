@@ -3,8 +3,11 @@
 
 #include "pluginjobs.h"
 
+#include "asynccalls.h"
+
 #include "bridge/pythonerror.h"
 #include "bridge/values.h"
+#include "module/eventloop.h"
 #include "module/module.h"
 #include "plugincontext_p.h"
 #include "runtime/pyref.h"
@@ -49,25 +52,140 @@ PluginError notLoaded(const PluginContext *context, const QString &pluginId)
 
 PluginError notRun(Job::DiscardReason reason, const QString &pluginId, const QString &what, const QString &detail)
 {
-    return PluginError(reason == Job::DiscardReason::InterpreterFailed ? PluginError::Kind::InterpreterFailed : PluginError::Kind::Unloaded,
-                       pluginId,
-                       QStringLiteral("%1 did not run: %2").arg(what, detail));
+    PluginError::Kind kind = PluginError::Kind::Unloaded;
+    if (reason == Job::DiscardReason::InterpreterFailed) {
+        kind = PluginError::Kind::InterpreterFailed;
+    } else if (reason == Job::DiscardReason::Overloaded) {
+        kind = PluginError::Kind::Overloaded;
+    }
+    return PluginError(kind, pluginId, QStringLiteral("%1 did not run: %2").arg(what, detail));
 }
+
+/*
+ * The caller's end of a call: its promise, and what the supervisor needs to cancel the call or
+ * hold it to its deadline. Whoever settles first (the call, the supervisor, the interrupt)
+ * reports; the others' results are dropped.
+ */
+class CallControl : public JobControl
+{
+public:
+    CallControl(const QString &pluginId, const QString &function, std::chrono::milliseconds timeout, QPromise<QVariant> promise)
+        : pluginId(pluginId)
+        , function(function)
+        , timeout(timeout)
+        , promise(std::move(promise))
+        , future(this->promise.future())
+    {
+        if (timeout > std::chrono::milliseconds::zero()) {
+            setDeadline(Clock::now() + timeout);
+        }
+    }
+
+    bool isCancelRequested() const override
+    {
+        // An exception marks a future canceled too: only a caller's cancel() counts, before it settled.
+        return future.isCanceled() && !settled.load(std::memory_order_relaxed);
+    }
+    QString description() const override
+    {
+        return function + QLatin1String("()");
+    }
+    int interrupt(Expiry why, const QString &where) override
+    {
+        if (why == Expiry::TimedOut) {
+            fail(timedOut(QStringLiteral("interrupted at %1").arg(where.isEmpty() ? QStringLiteral("an unknown place") : where)));
+        } else {
+            cancel();
+        }
+        Module::raise(PluginError(PluginError::Kind::Cancelled,
+                                  pluginId,
+                                  why == Expiry::TimedOut ? QStringLiteral("%1() passed its deadline of %2 ms").arg(function).arg(timeout.count())
+                                                          : QStringLiteral("the caller cancelled %1()").arg(function)));
+        return -1;
+    }
+    void expire(Expiry why, const QString &detail) override
+    {
+        if (why == Expiry::TimedOut) {
+            fail(timedOut(detail));
+        } else {
+            cancel();
+        }
+    }
+
+    bool claim()
+    {
+        return !handedOff && !settled.exchange(true);
+    }
+    void succeed(QVariant value)
+    {
+        if (claim()) {
+            promise.addResult(std::move(value));
+            promise.finish();
+        }
+    }
+    void fail(const PluginError &error)
+    {
+        if (claim()) {
+            promise.setException(CallError(error));
+            promise.finish();
+        }
+    }
+    void cancel()
+    {
+        if (claim()) {
+            promise.finish(); // canceled by the caller already: ends without a value
+        }
+    }
+    // For an `async def` export: its task completes the promise from now on.
+    QPromise<QVariant> handOff()
+    {
+        handedOff = true;
+        return std::move(promise);
+    }
+
+    const QString pluginId;
+    const QString function;
+    const std::chrono::milliseconds timeout;
+
+private:
+    PluginError timedOut(const QString &detail) const
+    {
+        return PluginError(PluginError::Kind::TimedOut, pluginId, QStringLiteral("%1() did not return within %2 ms: %3").arg(function).arg(timeout.count()).arg(detail));
+    }
+
+    QPromise<QVariant> promise;
+    const QFuture<QVariant> future; // never moved: isCancelRequested() reads it from the supervisor's thread
+    std::atomic<bool> settled{false};
+    bool handedOff = false; // interpreter thread only
+};
 
 class CallJob : public Job
 {
 public:
-    CallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, Kind kind, QPromise<QVariant> promise)
+    CallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, Kind kind, QPromise<QVariant> promise, std::chrono::milliseconds timeout)
         : Job(kind)
         , m_pluginId(pluginId)
         , m_function(function)
         , m_arguments(arguments)
-        , m_promise(std::move(promise))
+        , m_control(std::make_shared<CallControl>(pluginId, function, timeout, std::move(promise)))
     {
+    }
+
+    JobControl *control() const override
+    {
+        return m_control.get();
+    }
+    QString description() const override
+    {
+        return m_control->description();
     }
 
     int run(Interpreter &interpreter) override
     {
+        if (m_control->isCancelRequested()) {
+            m_control->cancel();
+            return 0;
+        }
         PluginContext *context = PluginContext::of(interpreter);
         if (!context || !context->module) {
             fail(notLoaded(context, m_pluginId));
@@ -87,6 +205,9 @@ public:
             fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
             return 0;
         }
+        if (Module::isAwaitable(returned.get())) { // an `async def` export: it completes from its task
+            return startAsyncCall(returned.get(), m_control->handOff(), m_control, m_pluginId, m_function);
+        }
         QVariant value;
         // The position is only spelled out for the error message: formatting it for every call
         // cost more than a trivial call. Converting is deterministic, so the second attempt
@@ -98,8 +219,7 @@ public:
                 return 0;
             }
         }
-        m_promise.addResult(std::move(value));
-        m_promise.finish();
+        m_control->succeed(std::move(value));
         return 0;
     }
 
@@ -163,25 +283,36 @@ private:
 
     void fail(const PluginError &error)
     {
-        m_promise.setException(CallError(error));
-        m_promise.finish();
+        m_control->fail(error);
     }
 
     const QString m_pluginId;
     const QString m_function;
     const QVariantList m_arguments;
-    QPromise<QVariant> m_promise;
+    const std::shared_ptr<CallControl> m_control;
 };
 
 class EventJob : public Job
 {
 public:
-    EventJob(const QString &pluginId, const QString &event, const QVariant &payload, const QString &sender)
+    EventJob(const QString &pluginId, const QString &event, const QVariant &payload, const QString &sender, std::shared_ptr<std::atomic<int>> queued)
         : m_pluginId(pluginId)
         , m_event(event)
         , m_payload(payload)
         , m_sender(sender)
+        , m_queued(std::move(queued))
     {
+    }
+    ~EventJob() override
+    {
+        if (m_queued) {
+            --*m_queued;
+        }
+    }
+
+    QString description() const override
+    {
+        return QStringLiteral("the handlers of event '%1'").arg(m_event);
     }
 
     int run(Interpreter &interpreter) override
@@ -203,6 +334,7 @@ private:
     const QString m_event;
     const QVariant m_payload;
     const QString m_sender;
+    const std::shared_ptr<std::atomic<int>> m_queued; // the sender's events queued here (PluginRegistry::deliver)
 };
 
 // str(inspect.signature(function)), or empty when Python cannot tell (some builtins).
@@ -278,14 +410,16 @@ private:
 
 } // namespace
 
-std::unique_ptr<Job> makeCallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, Job::Kind kind, QPromise<QVariant> promise)
+std::unique_ptr<Job>
+makeCallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, Job::Kind kind, QPromise<QVariant> promise, std::chrono::milliseconds timeout)
 {
-    return std::make_unique<CallJob>(pluginId, function, arguments, kind, std::move(promise));
+    return std::make_unique<CallJob>(pluginId, function, arguments, kind, std::move(promise), timeout);
 }
 
-std::unique_ptr<Job> makeEventJob(const QString &pluginId, const QString &event, const QVariant &payload, const QString &sender)
+std::unique_ptr<Job>
+makeEventJob(const QString &pluginId, const QString &event, const QVariant &payload, const QString &sender, std::shared_ptr<std::atomic<int>> queued)
 {
-    return std::make_unique<EventJob>(pluginId, event, payload, sender);
+    return std::make_unique<EventJob>(pluginId, event, payload, sender, std::move(queued));
 }
 
 std::unique_ptr<Job> makeDescribeExportsJob(const QString &pluginId, QPromise<QVariantList> promise)

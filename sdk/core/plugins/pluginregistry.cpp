@@ -2,7 +2,10 @@
 
 #include "plugin_p.h"
 #include "pluginjobs.h"
+#include "runtime/supervisor.h"
 #include "storage/profiledatabase.h"
+
+#include "pluginhost_plugins_debug.h"
 
 #include <QDir>
 #include <QStandardPaths>
@@ -130,16 +133,58 @@ void PluginRegistry::deliver(const QString &event, const QVariant &payload, cons
             continue;
         }
         std::unique_ptr<Job> refused;
+        Job::DiscardReason refusal = Job::DiscardReason::Unloaded;
+        const std::shared_ptr<EventFlow> flow = eventFlow(id, sender); // never under a plugin's lock
         {
             std::lock_guard lock(plugin->mutex);
             if (!plugin->interpreter || !plugin->subscriptions.contains(event)) {
                 continue;
             }
-            refused = plugin->interpreter->tryPost(makeEventJob(id, event, payload, sender));
+            if (flow->queued->load() >= queuedEventsPerSender) {
+                refusal = Job::DiscardReason::Overloaded;
+            } else {
+                ++*flow->queued;
+                refused = plugin->interpreter->tryPost(makeEventJob(id, event, payload, sender, flow->queued), &refusal);
+            }
         }
-        if (refused) {
-            refused->discard(Job::DiscardReason::Unloaded, QStringLiteral("%1 is unloading").arg(id));
+        if (refusal == Job::DiscardReason::Overloaded) {
+            refused.reset(); // its destructor gives the slot back
+            noteDropped(*flow, id, sender, event);
+        } else if (refused) {
+            refused->discard(refusal, QStringLiteral("%1 is unloading").arg(id));
+        } else {
+            noteDelivered(*flow, id, sender);
         }
+    }
+}
+
+std::shared_ptr<PluginRegistry::EventFlow> PluginRegistry::eventFlow(const QString &receiver, const QString &sender)
+{
+    std::lock_guard lock(m_mutex);
+    std::shared_ptr<EventFlow> &flow = m_eventFlows[qMakePair(receiver, sender)];
+    if (!flow) {
+        flow = std::make_shared<EventFlow>();
+    }
+    return flow;
+}
+
+void PluginRegistry::noteDropped(EventFlow &flow, const QString &receiver, const QString &sender, const QString &event)
+{
+    if (flow.dropped.fetch_add(1) == 0) {
+        qCWarning(PLUGINHOST_PLUGINS).noquote() << QStringLiteral("%1 has %2 events from %3 waiting; dropping more (first: '%4') until it catches up")
+                                                       .arg(receiver, QString::number(queuedEventsPerSender), sender.isEmpty() ? QStringLiteral("the host") : sender, event);
+    }
+}
+
+void PluginRegistry::noteDelivered(EventFlow &flow, const QString &receiver, const QString &sender)
+{
+    // The burst ends once the receiver worked off half of its backlog: one freed slot is no catching up.
+    if (flow.dropped.load(std::memory_order_relaxed) == 0 || flow.queued->load() > queuedEventsPerSender / 2) {
+        return;
+    }
+    if (const qint64 dropped = flow.dropped.exchange(0)) {
+        qCWarning(PLUGINHOST_PLUGINS).noquote()
+            << QStringLiteral("%1 caught up with the events from %2: %3 were dropped").arg(receiver, sender.isEmpty() ? QStringLiteral("the host") : sender).arg(dropped);
     }
 }
 
@@ -227,7 +272,10 @@ CallResult PluginRegistry::call(const Caller &caller,
             QStringLiteral("no plugin '%1'; loaded: %2").arg(target, loaded.isEmpty() ? QStringLiteral("(none)") : loaded.join(QLatin1String(", "))));
     }
 
-    QFuture<QVariant> future = PluginPrivate::call(plugin, function, arguments);
+    // The deadline is the supervisor's, as for Plugin::call(): the call is dropped or interrupted
+    // when it passes. The continuation is attached before posting (see Plugin::callBlocking()).
+    QFuture<QVariant> future;
+    std::unique_ptr<Job> job = PluginPrivate::makeCall(plugin, function, arguments, CallOptions{timeout.value_or(std::chrono::milliseconds::zero())}, &future);
     future.then(QtFuture::Launch::Sync, [waiter](const QFuture<QVariant> &) {
         {
             std::lock_guard lock(waiter->mutex);
@@ -235,6 +283,7 @@ CallResult PluginRegistry::call(const Caller &caller,
         }
         waiter->changed.notify_all(); // outside the lock, so the woken caller does not block on it
     });
+    PluginPrivate::post(plugin, std::move(job));
     bool finished = false;
     std::optional<PluginError> interruption;
     {
@@ -243,7 +292,8 @@ CallResult PluginRegistry::call(const Caller &caller,
             return waiter->finished || waiter->interruption.has_value();
         };
         if (timeout) {
-            waiter->changed.wait_for(lock, *timeout, settled);
+            // The supervisor ends the call at its deadline; the margin guards against it starving.
+            waiter->changed.wait_for(lock, *timeout + Supervisor::interruptGrace + std::chrono::seconds(5), settled);
         } else {
             waiter->changed.wait(lock, settled);
         }
@@ -261,8 +311,10 @@ CallResult PluginRegistry::call(const Caller &caller,
         return CallResult::fromFuture(future);
     }
     if (interruption) {
+        future.cancel();
         return *interruption;
     }
+    future.cancel();
     return PluginError(PluginError::Kind::TimedOut, target, QStringLiteral("%1() did not return within %2 ms").arg(function).arg(timeout->count()));
 }
 

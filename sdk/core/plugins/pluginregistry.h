@@ -7,6 +7,7 @@
 #include <QStringList>
 #include <QVariant>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -79,8 +80,20 @@ public:
     /// and its unload must not wait for the plugins it called.
     void interruptWaitsOf(const QString &pluginId);
 
+    /// Events of one sender that may wait in one receiver's mailbox; more are dropped, counted,
+    /// and logged once per burst, so that one plugin's flood neither fills other plugins'
+    /// mailboxes nor keeps their calls waiting behind it for long.
+    static constexpr int queuedEventsPerSender = 1000;
+
 private:
     struct Waiter;
+    struct EventFlow {
+        std::shared_ptr<std::atomic<int>> queued = std::make_shared<std::atomic<int>>(0);
+        std::atomic<qint64> dropped{0}; // in the current burst
+    };
+    std::shared_ptr<EventFlow> eventFlow(const QString &receiver, const QString &sender);
+    static void noteDropped(EventFlow &flow, const QString &receiver, const QString &sender, const QString &event);
+    static void noteDelivered(EventFlow &flow, const QString &receiver, const QString &sender);
     // The plugins `from` waits for, transitively, ending in `to`; empty when it does not wait for `to`.
     QStringList waitPath(const QString &from, const QString &to) const;
 
@@ -93,6 +106,7 @@ private:
     std::shared_ptr<ProfileDatabase> m_database;
     QHash<QString, QString> m_waitingFor; // caller → target, while the caller's interpreter thread waits
     QMultiHash<QString, std::shared_ptr<Waiter>> m_waiters; // by caller, for interruptWaitsOf()
+    QHash<QPair<QString, QString>, std::shared_ptr<EventFlow>> m_eventFlows; // by receiver and sender
 };
 
 } // namespace PluginHost

@@ -3,16 +3,23 @@
 #include "interpreter.h"
 #include "runtime.h"
 #include "runtime_p.h"
+#include "supervisor.h"
 
 #include "pluginhost_runtime_debug.h"
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include <QPromise>
+
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 namespace PluginHost
 {
@@ -58,29 +65,6 @@ qint64 monotonicNs()
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-/*
- * CPython 3.12 occasionally leaves a pending call unrun until another one is added
- * (shared/BASELINE.md). While any interpreter has an armed doorbell, this thread re-rings
- * the ones that stayed unanswered for longer than pendingCallRearmAfterNs.
- */
-class DoorbellWatchdog
-{
-public:
-    static DoorbellWatchdog &instance()
-    {
-        static auto *watchdog = new DoorbellWatchdog; // its thread outlives static destruction
-        return *watchdog;
-    }
-    void watch(InterpreterPrivate *interpreter);
-    void forget(InterpreterPrivate *interpreter);
-
-private:
-    void run();
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::vector<InterpreterPrivate *> m_watched;
-    bool m_running = false;
-};
 } // namespace
 
 std::unique_ptr<Job> Job::fromFunctions(Kind kind, std::function<int(Interpreter &)> run, std::function<void(DiscardReason, const QString &)> discard)
@@ -88,7 +72,7 @@ std::unique_ptr<Job> Job::fromFunctions(Kind kind, std::function<int(Interpreter
     return std::make_unique<FunctionJob>(kind, std::move(run), std::move(discard));
 }
 
-class InterpreterPrivate
+class InterpreterPrivate : public Supervisor::Watched
 {
 public:
     InterpreterPrivate(Interpreter *interpreter, const Interpreter::Config &config)
@@ -102,9 +86,9 @@ public:
     void loop();
     void teardown();
     int runJob(Job &job, bool nested);
+    bool runIdleHandler(std::unique_lock<std::mutex> &lock);
     int runUrgentJobs();
     void armPendingCall(); // mutex held
-    void rearmIfStalled();
     void discardAll(std::unique_lock<std::mutex> &lock, Job::DiscardReason reason, const QString &detail);
     static int onPendingCall(void *argument);
 
@@ -124,10 +108,37 @@ public:
 
     std::atomic<bool> pendingCallArmed{false};
     std::atomic<qint64> pendingCallArmedAt{0};
+    std::atomic<qint64> pendingCallWaitingSince{0}; // not moved by re-arming: how long it has gone unanswered
     std::atomic<qint64> interpreterId{-1};
     std::atomic<bool> busy{false};
     std::atomic<bool> ownGil{true};
     std::vector<std::function<void()>> finishedCallbacks;
+
+    // The idle hook (asyncio) and pluginhost.sleep(): flags under `mutex`.
+    std::function<bool()> idleHandler; // interpreter thread only
+    bool inIdleHandler = false; // post() and stop() write wakeDescriptor
+    bool sleeping = false; // in Interpreter::sleep(): urgent jobs notify `wake`
+    int wakeDescriptor = -1; // eventfd, made by idleWakeDescriptor()
+
+    // Supervision (supervisor.h). Under `mutex`, written by the interpreter's thread only.
+    Job *runningJob = nullptr; // the job the loop runs, ordinary or not
+    quint64 runningSerial = 0; // counts the jobs the loop ran
+    // Under `mutex`, written by the supervisor and by its probes.
+    struct Watch {
+        quint64 serial = 0; // the running job the supervisor saw last
+        Supervisor::Clock::time_point since; // when it first saw it
+        enum class Interrupt { None, Posted, Expired } interrupt = Interrupt::None;
+        Supervisor::Clock::time_point interruptedAt;
+        quint64 probes = 0; // probes posted
+        bool probeOutstanding = false;
+        Supervisor::Clock::time_point probedAt;
+        QString lastSeen; // innermost frame at the last probe answered during `serial`, or empty
+        Supervisor::Clock::time_point lastSeenAt;
+        Interpreter::Activity activity;
+    } watch;
+    Supervisor::Clock::time_point supervise(Supervisor::Clock::time_point now, Supervisor::Actions &actions) override;
+    QString blockedDetail(Supervisor::Clock::time_point now) const; // mutex held
+    bool runsJob(quint64 serial) const; // interpreter thread: inside job `serial`
 
     // Interpreter thread only.
     std::shared_ptr<InterpreterContext> context;
@@ -211,9 +222,7 @@ bool InterpreterPrivate::create()
         std::lock_guard lock(mutex);
         alive = true;
     }
-    if constexpr (Shim::pendingCallsMayStall) {
-        DoorbellWatchdog::instance().watch(this); // never under `mutex`: the watchdog locks the other way round
-    }
+    Supervisor::instance().watch(this); // never under `mutex`: the supervisor locks the other way round
     return true;
 }
 
@@ -226,6 +235,9 @@ void InterpreterPrivate::loop()
             if (urgentJobs.empty() && ordinaryJobs.empty()) {
                 if (!accepting) {
                     return;
+                }
+                if (idleHandler && runIdleHandler(lock)) {
+                    continue;
                 }
                 idle = true;
                 PyThreadState *saved = PyEval_SaveThread();
@@ -240,8 +252,13 @@ void InterpreterPrivate::loop()
             auto &queue = urgentJobs.empty() ? ordinaryJobs : urgentJobs;
             job = std::move(queue.front());
             queue.pop_front();
+            runningJob = job.get();
+            ++runningSerial;
         }
+        Supervisor::arm();
         runJob(*job, false);
+        std::lock_guard lock(mutex);
+        runningJob = nullptr; // before the job goes: the supervisor reads it under this lock
     }
 }
 
@@ -252,11 +269,16 @@ void InterpreterPrivate::teardown()
         alive = false;
         accepting = false;
     }
-    if constexpr (Shim::pendingCallsMayStall) {
-        DoorbellWatchdog::instance().forget(this);
+    Supervisor::instance().forget(this);
+    if (watch.activity != Interpreter::Activity() && config.activityChanged) {
+        config.activityChanged(Interpreter::Activity());
     }
+    idleHandler = nullptr;
     context.reset(); // it may hold Python objects of this interpreter
     Py_EndInterpreter(threadState);
+    if (wakeDescriptor >= 0) {
+        ::close(std::exchange(wakeDescriptor, -1));
+    }
     threadState = nullptr;
     interpreterState = nullptr;
 }
@@ -294,7 +316,9 @@ int InterpreterPrivate::runUrgentJobs()
             job = std::move(urgentJobs.front());
             urgentJobs.pop_front();
         }
-        if (runJob(*job, busy) < 0) {
+        // Outside an ordinary job, Python runs here only inside the idle handler (a task of the
+        // asyncio loop): an exception still has code to interrupt.
+        if (runJob(*job, busy || inIdleHandler) < 0) {
             std::lock_guard lock(mutex);
             if (!urgentJobs.empty()) {
                 armPendingCall();
@@ -302,6 +326,21 @@ int InterpreterPrivate::runUrgentJobs()
             return -1;
         }
     }
+}
+
+bool InterpreterPrivate::runIdleHandler(std::unique_lock<std::mutex> &lock)
+{
+    const std::function<bool()> handler = idleHandler; // it may remove itself
+    inIdleHandler = true;
+    lock.unlock();
+    const bool ran = handler();
+    lock.lock();
+    inIdleHandler = false;
+    if (wakeDescriptor >= 0) {
+        eventfd_t count = 0;
+        eventfd_read(wakeDescriptor, &count); // non-blocking: empties it, or finds it empty
+    }
+    return ran;
 }
 
 void InterpreterPrivate::armPendingCall()
@@ -316,53 +355,14 @@ void InterpreterPrivate::armPendingCall()
         }
     }
     pendingCallArmedAt = now;
+    if (pendingCallWaitingSince.load() == 0) {
+        pendingCallWaitingSince = now;
+    }
     if (!Shim::addPendingCall(interpreterState, &InterpreterPrivate::onPendingCall, this)) {
         pendingCallArmed = false;
+        pendingCallWaitingSince = 0;
         qCWarning(PLUGINHOST_RUNTIME) << "the pending-call queue of" << config.name
                                       << "is full; its interrupt jobs wait until the running call returns";
-    }
-}
-
-void InterpreterPrivate::rearmIfStalled()
-{
-    std::lock_guard lock(mutex);
-    if (pendingCallArmed && !idle && !urgentJobs.empty()) {
-        armPendingCall(); // re-rings only once the call has waited pendingCallRearmAfterNs
-    }
-}
-
-void DoorbellWatchdog::watch(InterpreterPrivate *interpreter)
-{
-    std::lock_guard lock(m_mutex);
-    m_watched.push_back(interpreter);
-    m_changed.notify_one();
-    if (!m_running) {
-        m_running = true;
-        std::thread([this] {
-            run();
-        }).detach();
-    }
-}
-
-void DoorbellWatchdog::forget(InterpreterPrivate *interpreter)
-{
-    std::lock_guard lock(m_mutex);
-    std::erase(m_watched, interpreter);
-}
-
-void DoorbellWatchdog::run()
-{
-    pthread_setname_np(pthread_self(), "py:doorbell");
-    std::unique_lock lock(m_mutex);
-    for (;;) {
-        m_changed.wait(lock, [this] {
-            return !m_watched.empty();
-        });
-        m_changed.wait_for(lock, std::chrono::nanoseconds(pendingCallRearmAfterNs));
-        // An interpreter leaves the list (under this mutex) before it is destroyed.
-        for (InterpreterPrivate *interpreter : m_watched) {
-            interpreter->rearmIfStalled();
-        }
     }
 }
 
@@ -370,6 +370,7 @@ int InterpreterPrivate::onPendingCall(void *argument)
 {
     auto *d = static_cast<InterpreterPrivate *>(argument);
     d->pendingCallArmed = false;
+    d->pendingCallWaitingSince = 0;
     if (PyThreadState_Get() != d->threadState) {
         // A thread the plugin started picked the call up, but only the interpreter's own
         // thread runs jobs: ring again so that it gets its turn.
@@ -417,7 +418,12 @@ std::shared_ptr<Interpreter> Interpreter::start(const Config &config)
 
 bool Interpreter::post(std::unique_ptr<Job> job)
 {
-    if (std::unique_ptr<Job> refused = tryPost(std::move(job))) {
+    Job::DiscardReason refusal = Job::DiscardReason::Unloaded;
+    if (std::unique_ptr<Job> refused = tryPost(std::move(job), &refusal)) {
+        if (refusal == Job::DiscardReason::Overloaded) {
+            refused->discard(refusal, QStringLiteral("the mailbox of %1 is full (%2 jobs waiting)").arg(d->config.name).arg(d->config.mailboxCapacity));
+            return false;
+        }
         std::unique_lock lock(d->mutex);
         const auto reason = d->creationError.isEmpty() ? Job::DiscardReason::Unloaded : Job::DiscardReason::InterpreterFailed;
         lock.unlock();
@@ -427,25 +433,42 @@ bool Interpreter::post(std::unique_ptr<Job> job)
     return true;
 }
 
-std::unique_ptr<Job> Interpreter::tryPost(std::unique_ptr<Job> job)
+std::unique_ptr<Job> Interpreter::tryPost(std::unique_ptr<Job> job, Job::DiscardReason *refusal)
 {
     bool wakeThread = false;
+    int wakeDescriptor = -1;
     {
         std::lock_guard lock(d->mutex);
         if (!d->accepting) {
+            if (refusal) {
+                *refusal = Job::DiscardReason::Unloaded;
+            }
             return job;
         }
         const bool urgent = job->kind() != Job::Kind::Ordinary;
-        (urgent ? d->urgentJobs : d->ordinaryJobs).push_back(std::move(job));
-        if (d->idle) {
+        auto &queue = urgent ? d->urgentJobs : d->ordinaryJobs;
+        if (d->config.mailboxCapacity > 0 && queue.size() >= size_t(d->config.mailboxCapacity)) {
+            if (refusal) {
+                *refusal = Job::DiscardReason::Overloaded;
+            }
+            return job;
+        }
+        queue.push_back(std::move(job));
+        if (d->idle || (urgent && d->sleeping)) {
             wakeThread = true;
         } else if (urgent) {
             d->armPendingCall();
+        }
+        if (d->inIdleHandler) {
+            wakeDescriptor = d->wakeDescriptor;
         }
     }
     // Outside the lock: a thread woken on this CPU would otherwise block on it at once.
     if (wakeThread) {
         d->wake.notify_one();
+    }
+    if (wakeDescriptor >= 0) {
+        eventfd_write(wakeDescriptor, 1); // a late write only makes the idle handler look once more
     }
     return nullptr;
 }
@@ -458,11 +481,18 @@ QString Interpreter::rejectionReason() const
 
 void Interpreter::stop()
 {
+    int wakeDescriptor = -1;
     {
         std::lock_guard lock(d->mutex);
         d->accepting = false;
+        if (d->inIdleHandler) {
+            wakeDescriptor = d->wakeDescriptor;
+        }
     }
     d->wake.notify_one();
+    if (wakeDescriptor >= 0) {
+        eventfd_write(wakeDescriptor, 1);
+    }
 }
 
 bool Interpreter::wait(std::chrono::milliseconds timeout)
@@ -546,6 +576,374 @@ void Interpreter::setContext(std::shared_ptr<InterpreterContext> context)
 InterpreterContext *Interpreter::context() const
 {
     return d->context.get();
+}
+
+// --- asyncio and pluginhost.sleep() ----------------------------------------------------------
+
+void Interpreter::setIdleHandler(std::function<bool()> handler)
+{
+    d->idleHandler = std::move(handler);
+}
+
+int Interpreter::idleWakeDescriptor()
+{
+    std::lock_guard lock(d->mutex);
+    if (d->wakeDescriptor < 0) {
+        d->wakeDescriptor = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (d->wakeDescriptor < 0) {
+            qCWarning(PLUGINHOST_RUNTIME) << "no eventfd for the asyncio loop of" << d->config.name << ":" << strerror(errno);
+        }
+    }
+    return d->wakeDescriptor;
+}
+
+int Interpreter::sleep(std::chrono::nanoseconds duration)
+{
+    const auto deadline = std::chrono::steady_clock::now() + duration;
+    for (;;) {
+        PyThreadState *saved = PyEval_SaveThread();
+        std::unique_lock lock(d->mutex);
+        d->sleeping = true;
+        d->wake.wait_until(lock, deadline, [this] {
+            return !d->urgentJobs.empty() || !d->accepting;
+        });
+        d->sleeping = false;
+        const bool urgent = !d->urgentJobs.empty();
+        const bool over = !d->accepting || std::chrono::steady_clock::now() >= deadline;
+        lock.unlock(); // never wait for the GIL while holding the mailbox
+        PyEval_RestoreThread(saved);
+        if (urgent && d->runUrgentJobs() < 0) {
+            return -1;
+        }
+        if (over) {
+            return 0;
+        }
+    }
+}
+
+// --- supervision (supervisor.h) ----------------------------------------------------------------
+
+namespace
+{
+using Clock = Supervisor::Clock;
+
+qint64 millisecondsBetween(Clock::time_point from, Clock::time_point to)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+QDateTime wallClockOf(Clock::time_point then, Clock::time_point now)
+{
+    return QDateTime::currentDateTimeUtc().addMSecs(-millisecondsBetween(then, now));
+}
+
+// Raises the cancellation into job `serial`, if it is still the one running.
+class InterruptJob : public Job
+{
+public:
+    InterruptJob(InterpreterPrivate *interpreter, quint64 serial, std::shared_ptr<JobControl> control, JobControl::Expiry why)
+        : Job(Kind::Interrupt)
+        , m_interpreter(interpreter)
+        , m_serial(serial)
+        , m_control(std::move(control))
+        , m_why(why)
+    {
+    }
+    int run(Interpreter &) override
+    {
+        if (!m_interpreter->runsJob(m_serial)) {
+            return 0; // it returned meanwhile
+        }
+        return m_control->interrupt(m_why, innermostPythonFrame());
+    }
+    void discard(DiscardReason, const QString &) override
+    {
+    }
+
+private:
+    InterpreterPrivate *const m_interpreter; // runs on its thread, which outlives its jobs
+    const quint64 m_serial;
+    const std::shared_ptr<JobControl> m_control;
+    const JobControl::Expiry m_why;
+};
+
+// Notes the frame job `serial` runs at: what "blocked in C at …" reports later.
+class ProbeJob : public Job
+{
+public:
+    ProbeJob(InterpreterPrivate *interpreter, quint64 probe, quint64 serial)
+        : Job(Kind::Interrupt)
+        , m_interpreter(interpreter)
+        , m_probe(probe)
+        , m_serial(serial)
+    {
+    }
+    int run(Interpreter &) override
+    {
+        const bool inside = m_interpreter->runsJob(m_serial);
+        const QString frame = inside ? innermostPythonFrame() : QString();
+        std::lock_guard lock(m_interpreter->mutex);
+        auto &watch = m_interpreter->watch;
+        if (watch.probes == m_probe) {
+            watch.probeOutstanding = false;
+        }
+        if (inside && watch.serial == m_serial && !frame.isEmpty()) {
+            watch.lastSeen = frame;
+            watch.lastSeenAt = Clock::now();
+        }
+        return 0;
+    }
+    void discard(DiscardReason, const QString &) override
+    {
+    }
+
+private:
+    InterpreterPrivate *const m_interpreter;
+    const quint64 m_probe;
+    const quint64 m_serial;
+};
+
+class SnapshotControl : public JobControl
+{
+public:
+    bool isCancelRequested() const override
+    {
+        return promise.isCanceled();
+    }
+    QString description() const override
+    {
+        return QStringLiteral("stack snapshot");
+    }
+    int interrupt(Expiry, const QString &) override
+    {
+        return 0;
+    }
+    void expire(Expiry why, const QString &detail) override
+    {
+        if (!settled.exchange(true)) {
+            if (why == Expiry::TimedOut) {
+                promise.addResult(detail);
+            }
+            promise.finish();
+        }
+    }
+    void answer(const QString &text)
+    {
+        if (!settled.exchange(true)) {
+            promise.addResult(text);
+            promise.finish();
+        }
+    }
+
+    QPromise<QString> promise;
+    std::atomic<bool> settled{false};
+};
+
+class SnapshotJob : public Job
+{
+public:
+    SnapshotJob(InterpreterPrivate *interpreter, std::shared_ptr<SnapshotControl> control)
+        : Job(Kind::Interrupt)
+        , m_interpreter(interpreter)
+        , m_control(std::move(control))
+    {
+    }
+    int run(Interpreter &) override;
+    void discard(DiscardReason, const QString &detail) override
+    {
+        m_control->answer(QStringLiteral("not running: %1").arg(detail));
+    }
+    JobControl *control() const override
+    {
+        return m_control.get();
+    }
+    QString description() const override
+    {
+        return m_control->description();
+    }
+
+private:
+    InterpreterPrivate *const m_interpreter;
+    const std::shared_ptr<SnapshotControl> m_control;
+};
+} // namespace
+
+int SnapshotJob::run(Interpreter &)
+{
+    QString task;
+    qint64 ranFor = 0;
+    {
+        std::lock_guard lock(m_interpreter->mutex);
+        if (m_interpreter->runningJob == this) {
+            m_control->answer(QStringLiteral("idle"));
+            return 0;
+        }
+        if (m_interpreter->runningJob) {
+            task = m_interpreter->runningJob->description();
+        }
+        if (m_interpreter->watch.serial == m_interpreter->runningSerial) {
+            ranFor = millisecondsBetween(m_interpreter->watch.since, Clock::now());
+        }
+    }
+    const QString stack = formatPythonStack();
+    m_control->answer(QStringLiteral("%1 (running for about %2 ms), at:\n%3")
+                          .arg(task.isEmpty() ? QStringLiteral("a job") : task)
+                          .arg(ranFor)
+                          .arg(stack.isEmpty() ? QStringLiteral("  (no Python frame)") : stack));
+    return 0;
+}
+
+bool InterpreterPrivate::runsJob(quint64 serial) const
+{
+    return runningJob && runningSerial == serial && busy;
+}
+
+QString InterpreterPrivate::blockedDetail(Clock::time_point now) const
+{
+    const QString task = runningJob && !runningJob->description().isEmpty() ? runningJob->description() : QStringLiteral("its job");
+    if (!watch.lastSeen.isEmpty()) {
+        return QStringLiteral("blocked in C at %1 (last seen running Python there %2 ms ago, in %3)")
+            .arg(watch.lastSeen)
+            .arg(millisecondsBetween(watch.lastSeenAt, now))
+            .arg(task);
+    }
+    return QStringLiteral("blocked in C (no Python frame seen since %1 started, %2 ms ago)").arg(task).arg(millisecondsBetween(watch.since, now));
+}
+
+Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Supervisor::Actions &actions)
+{
+    std::lock_guard lock(mutex);
+    if (!alive) {
+        return Clock::time_point::max();
+    }
+    if constexpr (Shim::pendingCallsMayStall) {
+        if (pendingCallArmed && !idle && !urgentJobs.empty()) {
+            armPendingCall(); // re-rings only once the call has waited pendingCallRearmAfterNs
+        }
+    }
+    Clock::time_point next = Clock::time_point::max();
+    Clock::time_point busySince = Clock::time_point::min();
+    Clock::time_point blockedSince = Clock::time_point::min();
+    const auto postUrgent = [this](std::unique_ptr<Job> job) {
+        urgentJobs.push_back(std::move(job));
+        if (sleeping) {
+            wake.notify_one();
+        } else {
+            armPendingCall();
+        }
+    };
+    if (runningJob) {
+        next = now + Supervisor::tick;
+        if (watch.serial != runningSerial) {
+            watch.serial = runningSerial;
+            watch.since = now;
+            watch.interrupt = Watch::Interrupt::None;
+            watch.lastSeen.clear();
+        }
+        if (JobControl *control = runningJob->control()) {
+            if (watch.interrupt == Watch::Interrupt::None) {
+                const bool cancelled = control->isCancelRequested();
+                if (cancelled || control->deadline() <= now) {
+                    const auto why = cancelled ? JobControl::Expiry::Cancelled : JobControl::Expiry::TimedOut;
+                    postUrgent(std::make_unique<InterruptJob>(this, runningSerial, control->shared_from_this(), why));
+                    watch.interrupt = Watch::Interrupt::Posted;
+                    watch.interruptedAt = now;
+                    if (cancelled) {
+                        actions.expiries.push_back({control->shared_from_this(), nullptr, why, QString()}); // the caller learns at once
+                    }
+                } else if (control->hasDeadline()) {
+                    next = std::min(next, control->deadline());
+                }
+            } else if (watch.interrupt == Watch::Interrupt::Posted && now - watch.interruptedAt >= Supervisor::interruptGrace) {
+                watch.interrupt = Watch::Interrupt::Expired;
+                actions.expiries.push_back({control->shared_from_this(), nullptr, JobControl::Expiry::TimedOut, blockedDetail(now)});
+            }
+        }
+        if (now - watch.since >= Supervisor::probeInterval && !watch.probeOutstanding && now - watch.probedAt >= Supervisor::probeInterval) {
+            watch.probeOutstanding = true;
+            watch.probedAt = now;
+            postUrgent(std::make_unique<ProbeJob>(this, ++watch.probes, runningSerial));
+        }
+        if (now - watch.since >= config.busyBudget) {
+            busySince = watch.since;
+        }
+        const qint64 waitingSince = pendingCallWaitingSince;
+        if (waitingSince && !sleeping && Clock::time_point(std::chrono::nanoseconds(waitingSince)) + Supervisor::blockedAfter <= now) {
+            blockedSince = Clock::time_point(std::chrono::nanoseconds(waitingSince));
+        }
+
+        // Queued jobs whose caller gave up or whose deadline passed.
+        bool dropped = false;
+        for (auto *queue : {&urgentJobs, &ordinaryJobs}) {
+            for (std::unique_ptr<Job> &job : *queue) {
+                JobControl *control = job->control();
+                if (!control) {
+                    continue;
+                }
+                const bool cancelled = control->isCancelRequested();
+                if (!cancelled && control->deadline() > now) {
+                    if (control->hasDeadline()) {
+                        next = std::min(next, control->deadline());
+                    }
+                    continue;
+                }
+                QString detail;
+                if (!cancelled) {
+                    detail = job->kind() == Job::Kind::Ordinary ? QStringLiteral("still queued behind %1, which has run for %2 ms")
+                                                                      .arg(runningJob->description().isEmpty() ? QStringLiteral("another job") : runningJob->description())
+                                                                      .arg(millisecondsBetween(watch.since, now))
+                                                                : blockedDetail(now);
+                }
+                actions.expiries.push_back({nullptr, std::move(job), cancelled ? JobControl::Expiry::Cancelled : JobControl::Expiry::TimedOut, detail});
+                dropped = true;
+            }
+            if (dropped) {
+                std::erase_if(*queue, [](const std::unique_ptr<Job> &job) {
+                    return !job;
+                });
+            }
+        }
+    }
+
+    const bool busyChanged = (busySince == Clock::time_point::min()) != !watch.activity.busySince.isValid();
+    const bool blockedChanged = (blockedSince == Clock::time_point::min()) != !watch.activity.blockedSince.isValid();
+    if (busyChanged || blockedChanged) {
+        Interpreter::Activity activity;
+        if (busySince != Clock::time_point::min()) {
+            activity.busySince = busyChanged ? wallClockOf(busySince, now) : watch.activity.busySince;
+        }
+        if (blockedSince != Clock::time_point::min()) {
+            activity.blockedSince = blockedChanged ? wallClockOf(blockedSince, now) : watch.activity.blockedSince;
+        }
+        if (runningJob && (activity.busySince.isValid() || activity.blockedSince.isValid())) {
+            activity.task = runningJob->description();
+        }
+        watch.activity = activity;
+        if (config.activityChanged) {
+            actions.notifications.push_back([callback = config.activityChanged, activity] {
+                callback(activity);
+            });
+        }
+    }
+    return next;
+}
+
+Interpreter::Activity Interpreter::activity() const
+{
+    std::lock_guard lock(d->mutex);
+    return d->watch.activity;
+}
+
+QFuture<QString> Interpreter::stackSnapshot(std::chrono::milliseconds wait)
+{
+    auto control = std::make_shared<SnapshotControl>();
+    control->promise.start();
+    control->setDeadline(Clock::now() + wait);
+    QFuture<QString> future = control->promise.future();
+    if (std::unique_ptr<Job> refused = tryPost(std::make_unique<SnapshotJob>(d.get(), control))) {
+        refused->discard(Job::DiscardReason::Unloaded, rejectionReason());
+    }
+    return future;
 }
 
 } // namespace PluginHost

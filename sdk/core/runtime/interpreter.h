@@ -3,6 +3,8 @@
 #include "job.h"
 #include "pluginhostcore_export.h"
 
+#include <QDateTime>
+#include <QFuture>
 #include <QString>
 
 #include <chrono>
@@ -44,10 +46,25 @@ public:
         SharedGil, ///< shares the main GIL and allocator; legacy single-phase extensions load too
     };
 
+    /// What the supervisor (supervisor.h) sees the interpreter doing.
+    struct Activity {
+        QDateTime busySince; ///< the running job started then and outlasted Config::busyBudget; else invalid
+        QDateTime blockedSince; ///< its pending call has waited since then (blocked in C); else invalid
+        QString task; ///< the running job's description, while busy or blocked
+
+        bool operator==(const Activity &other) const = default;
+    };
+
     struct Config {
         Isolation isolation = Isolation::OwnGil;
         bool allowExec = false; ///< os.exec*/subprocess (the `subprocess` permission)
         QString name; ///< for the thread name and log messages, e.g. the plugin id
+        /// How many ordinary jobs (and, separately, interrupt and re-entrant ones) may wait; 0: no bound.
+        int mailboxCapacity = 10000;
+        /// A job running longer than this makes the interpreter busy (activity()).
+        std::chrono::milliseconds busyBudget{1000};
+        /// Called on the supervisor's thread, with no lock held, when activity() changes.
+        std::function<void(const Activity &)> activityChanged;
     };
 
     /// Creates the interpreter on a new thread. Jobs posted before it exists wait for it.
@@ -57,9 +74,10 @@ public:
     /// Queues a job. Returns false, after discarding the job, once stop() was called.
     bool post(std::unique_ptr<Job> job);
 
-    /// Queues a job, or hands it back untouched once stop() was called, so that the caller
-    /// can discard it outside its own locks.
-    [[nodiscard]] std::unique_ptr<Job> tryPost(std::unique_ptr<Job> job);
+    /// Queues a job, or hands it back untouched once stop() was called or while the mailbox is
+    /// full (`refusal` says which: Unloaded or Overloaded), so that the caller can discard it
+    /// outside its own locks.
+    [[nodiscard]] std::unique_ptr<Job> tryPost(std::unique_ptr<Job> job, Job::DiscardReason *refusal = nullptr);
 
     /// Why jobs are refused: the creation error, or that the interpreter is stopping.
     QString rejectionReason() const;
@@ -87,6 +105,17 @@ public:
     /// True while an ordinary job is running.
     bool isBusy() const;
 
+    /// Busy past its budget, blocked in C: what the supervisor last saw.
+    Activity activity() const;
+
+    /*
+     * The Python stack of the running code, formatted like a traceback, taken through the
+     * pending call at the next bytecode boundary; "idle" when nothing runs. When that does not
+     * happen within `wait` (the thread is blocked in C), says so with the frame the supervisor
+     * last saw the job at. Says so too when the interpreter stopped before it could look.
+     */
+    QFuture<QString> stackSnapshot(std::chrono::milliseconds wait);
+
     /// True once the thread has ended the interpreter (or failed to create it).
     bool isFinished() const;
 
@@ -104,6 +133,30 @@ public:
     /// it is dropped there, before the interpreter ends.
     void setContext(std::shared_ptr<InterpreterContext> context);
     InterpreterContext *context() const;
+
+    // --- asyncio and pluginhost.sleep() (idle hook, interruptible sleep) -------------------
+
+    /*
+     * Lends the thread to `handler` whenever the mailbox is empty, instead of waiting on it:
+     * the plugin's asyncio loop runs there. The handler runs with the GIL held. It returns
+     * false at once when it has nothing to do (the thread then waits as usual); otherwise it
+     * runs until idleWakeDescriptor() becomes readable, which happens as soon as a job is
+     * posted or stop() is called, and returns true. An empty function removes it. Interpreter
+     * thread only; interpreters without a handler pay nothing for this.
+     */
+    void setIdleHandler(std::function<bool()> handler);
+
+    /// The eventfd behind that wake-up, made on first use; -1 when it cannot be made.
+    /// Interpreter thread only.
+    int idleWakeDescriptor();
+
+    /*
+     * pluginhost.sleep(): on the interpreter's thread with the GIL held, waits up to `duration`
+     * with the GIL released. Interrupt and re-entrant jobs that arrive meanwhile run at once;
+     * when one of them raises (it cancels the running call), returns -1 with that exception
+     * set. Otherwise returns 0 once the time is up, or earlier when stop() was called.
+     */
+    int sleep(std::chrono::nanoseconds duration);
 
 
 private:

@@ -4,6 +4,7 @@
 
 #include <QString>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -11,6 +12,57 @@ namespace PluginHost
 {
 
 class Interpreter;
+
+/*
+ * The part of a job the supervisor (supervisor.h) may reach from its own thread: whether the
+ * caller gave up, the deadline, and a way to end the caller's wait while the job runs or is
+ * stuck. A job shares it (Job::control()); it outlives the job as long as someone holds it.
+ */
+class PLUGINHOSTCORE_EXPORT JobControl : public std::enable_shared_from_this<JobControl>
+{
+public:
+    using Clock = std::chrono::steady_clock;
+    enum class Expiry {
+        Cancelled, ///< the caller cancelled (QFuture::cancel())
+        TimedOut, ///< the deadline passed
+    };
+
+    virtual ~JobControl();
+
+    /// Clock::time_point::max() when there is none. Set before the job is posted.
+    Clock::time_point deadline() const
+    {
+        return m_deadline;
+    }
+    void setDeadline(Clock::time_point deadline)
+    {
+        m_deadline = deadline;
+    }
+    bool hasDeadline() const
+    {
+        return m_deadline != Clock::time_point::max();
+    }
+
+    /// Any thread, cheap (the supervisor asks it of every queued job while polling).
+    virtual bool isCancelRequested() const = 0;
+
+    /// What the caller sees the job as, for messages: "greet()".
+    virtual QString description() const = 0;
+
+    /*
+     * On the interpreter's thread, with its GIL held, at a bytecode boundary inside this very
+     * job: ends the caller's wait (`where` is the file:line interrupted) and sets the exception
+     * that unwinds the running code. Returns -1 (exception set), or 0 to let the code run on.
+     */
+    virtual int interrupt(Expiry why, const QString &where) = 0;
+
+    /// Ends the caller's wait without the job's help (it is blocked in C, or was dropped from
+    /// the queue). Any thread, no locks held. What the job reports later is dropped.
+    virtual void expire(Expiry why, const QString &detail) = 0;
+
+private:
+    Clock::time_point m_deadline = Clock::time_point::max();
+};
 
 /*
  * A piece of work for one interpreter, posted to its mailbox from any thread.
@@ -30,6 +82,7 @@ public:
     enum class DiscardReason {
         Unloaded, ///< the interpreter stopped before the job could run
         InterpreterFailed, ///< the interpreter could not be created
+        Overloaded, ///< the mailbox was full
     };
 
     explicit Job(Kind kind = Kind::Ordinary)
@@ -54,6 +107,22 @@ public:
 
     /// The job will never run. Any thread, no GIL held.
     virtual void discard(DiscardReason reason, const QString &detail) = 0;
+
+    /// The job's control, for jobs that can be cancelled or have a deadline; nullptr otherwise.
+    /// Valid as long as the job; the supervisor keeps it longer through shared_from_this().
+    /// A queued job whose control is cancelled or past its deadline is dropped by the supervisor:
+    /// neither run() nor discard() is called, the control's expire() is, and the job is
+    /// destroyed on the supervisor's thread without any GIL (so it must hold no Python object).
+    virtual JobControl *control() const
+    {
+        return nullptr;
+    }
+
+    /// What the job does, for the supervisor's messages ("greet()", "event 'tick'").
+    virtual QString description() const
+    {
+        return QString();
+    }
 
     /// A job made of two functions, for the simple cases.
     static std::unique_ptr<Job> fromFunctions(Kind kind, std::function<int(Interpreter &)> run, std::function<void(DiscardReason, const QString &)> discard);
