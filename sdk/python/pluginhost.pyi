@@ -18,14 +18,17 @@ types and exception classes, and nothing one plugin does to them is seen by anot
 
 Values that cross to the host or to another plugin are copied: None, bool, int (64-bit),
 float, str, bytes, bytearray, and lists, tuples and str-keyed dicts of these. Anything else
-raises TypeError naming where it sat, e.g. `payload["cover"]`.
+raises TypeError naming where it sat, e.g. `payload["cover"]`. The exception is Buffer:
+read-only bytes that cross without being copied.
 """
 
 from types import TracebackType
 from typing import Any, Callable, Iterator, Literal, TypeAlias, TypeVar, final, overload
 
+from _typeshed import ReadableBuffer
+
 _Value: TypeAlias = (
-    None | bool | int | float | str | bytes | bytearray | list[_Value] | tuple[_Value, ...] | dict[str, _Value]
+    None | bool | int | float | str | bytes | bytearray | Buffer | list[_Value] | tuple[_Value, ...] | dict[str, _Value]
 )
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 _Handler = TypeVar("_Handler", bound=Callable[[Event], object])
@@ -38,6 +41,11 @@ def export(function: _Function, /, *, name: str | None = None, reentrant: bool =
     known by `name`, or else by the function's own name; exporting a name twice raises
     ValueError, a non-callable TypeError. `reentrant=True` lets calls to it run while
     another call of this plugin is busy.
+
+    An `async def` function may be exported too: each call runs as a task of the plugin's
+    asyncio loop (made on first use, on the plugin's thread), so calls overlap while they
+    await. A caller that cancels, or a deadline that passes, cancels the task: the coroutine
+    sees asyncio.CancelledError.
     """
 
 @overload
@@ -49,6 +57,7 @@ def on(event: str, /) -> Callable[[_Handler], _Handler]:
 
     Handlers of one event run in the order they subscribed. A handler that raises is logged
     with its traceback and the other handlers still run. The function is returned unchanged.
+    An `async def` handler runs as a task of the plugin's asyncio loop; what it raises is logged.
     """
 
 def emit(event: str, payload: _Value = None, /) -> None:
@@ -65,6 +74,15 @@ def call(plugin: str, function: str, /, *args: _Value, timeout: float | None = N
     GIL. Raises PluginError when the call fails or would wait on itself (a cycle of calls),
     TimeoutError when the timeout passes, and Cancelled when the host cancels it. Keyword
     arguments other than `timeout` cannot cross to another plugin: they raise TypeError.
+    """
+
+def sleep(seconds: float, /) -> None:
+    """Waits `seconds` without holding the GIL, like time.sleep(), except that the host can interrupt it.
+
+    Re-entrant calls and the host's interrupts run meanwhile, and when the running call is
+    cancelled or passes its deadline, Cancelled is raised out of sleep() at once (time.sleep()
+    would finish first). On a thread the plugin started it is time.sleep(). Inside a coroutine
+    use `await asyncio.sleep(seconds)`: this one would stop the whole loop.
     """
 
 def tr(text: str, /) -> str:
@@ -195,6 +213,34 @@ class StorageTransaction:
     def __exit__(
         self, type: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None, /
     ) -> Literal[False]: ...
+
+@final
+class Buffer:
+    """Read-only bytes that cross to the host and to other plugins without being copied.
+
+    The host passes one (a PluginHost::Buffer) where copying its bytes would cost: it arrives
+    as a Buffer over the host's own memory. A Buffer a plugin returns, emits, stores in a
+    container that crosses, or passes to call() reaches the other side over the same bytes.
+    `Buffer(data)` makes one from any bytes-like object, copying it once; `Buffer(buffer)`
+    returns buffer itself.
+
+    Read it with anything that takes a bytes-like object: `memoryview(buffer)` (read-only, so
+    slicing it copies nothing), `zlib.crc32`, `struct.unpack_from`, `bytes.find`, ...
+    Writing is impossible: a writable view raises BufferError, item assignment TypeError.
+    `bytes(buffer)` and `bytearray(buffer)` make copies. `len()`, `==` (against a Buffer or
+    any bytes-like object with the same bytes) and `!=` work; it is not hashable.
+    """
+
+    def __new__(cls, data: ReadableBuffer, /) -> Buffer: ...
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __len__(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+    @property
+    def address(self) -> int:
+        """The address of the first byte, for diagnostics: the host and every plugin holding these bytes see the same one."""
 
 class PluginError(Exception):
     """A call through the host failed, or the host refused a request.

@@ -57,6 +57,9 @@ PLUGINHOSTCORE_EXPORT QStringList subscriptions();
  */
 PLUGINHOSTCORE_EXPORT int deliverEvent(const QString &event, const QVariant &payload, const QString &sender);
 
+/// Whether `exception` is a pluginhost.Cancelled (of the calling interpreter's module).
+PLUGINHOSTCORE_EXPORT bool isCancelled(PyObject *exception);
+
 /// Raises the module's PluginError (Kind::Cancelled: its Cancelled) carrying `error`'s text.
 /// Returns nullptr, for `return raise(…)`.
 PLUGINHOSTCORE_EXPORT PyObject *raise(const PluginError &error);

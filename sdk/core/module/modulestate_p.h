@@ -15,6 +15,7 @@ struct ModuleState {
     PyObject *streamType; // what sys.stdout and sys.stderr become
     PyObject *storageType; // type(pluginhost.storage)
     PyObject *transactionType; // what storage.transaction() returns
+    PyObject *bufferType; // pluginhost.Buffer
     PyObject *pluginError; // pluginhost.PluginError
     PyObject *cancelled; // pluginhost.Cancelled (a BaseException)
     PyObject *permissionDenied; // pluginhost.PermissionDenied (a PluginError)
@@ -22,6 +23,12 @@ struct ModuleState {
     PyObject *reentrant; // set of export names
     PyObject *handlers; // dict: event name -> list of callables
     HostServices *services; // not owned; null once the plugin is unloading
+    // asyncio (eventloop.cpp), made when the first coroutine arrives
+    PyObject *eventLoop; // the plugin's asyncio loop, or null
+    PyObject *watchedTasks; // dict: task -> capsule owning its TaskWatcher
+    bool loopRunsIdle; // the loop runs because the mailbox is empty: a job stops it
+    bool loopClosing; // the plugin unloads: its tasks are being cancelled
+    bool pollScheduled; // a poll of the watched tasks is scheduled on the loop
 };
 
 extern PyModuleDef moduleDefinition;
@@ -58,6 +65,10 @@ inline void deallocPlain(PyObject *self)
 // The services, or nullptr with pluginhost.PluginError set when the plugin is unloading.
 HostServices *servicesOrRaise(ModuleState *state);
 
+// The state of the calling interpreter's pluginhost module; nullptr (no exception set) when
+// the interpreter has none.
+ModuleState *currentState();
+
 // Heap types, created by the exec slot (moduletypes.cpp).
 PyObject *createEventType(PyObject *module);
 PyObject *createInfoType(PyObject *module);
@@ -66,6 +77,8 @@ PyObject *createStreamType(PyObject *module);
 // storagetype.cpp
 PyObject *createStorageType(PyObject *module);
 PyObject *createTransactionType(PyObject *module);
+// buffertype.cpp
+PyObject *createBufferType(PyObject *module);
 
 // A new pluginhost.Event, or nullptr with an exception set.
 PyObject *newEvent(ModuleState *state, const QString &name, PyObject *payload, const QString &sender);

@@ -19,11 +19,15 @@
 
 #include "bridge/pythonerror.h"
 #include "bridge/values.h"
+#include "eventloop.h"
 #include "module.h"
 #include "modulestate_p.h"
+#include "runtime/interpreter.h"
 #include "runtime/pyref.h"
 #include "runtime/runtime_p.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace PluginHost
@@ -40,6 +44,9 @@ constexpr const char *servicesKey = "pluginhost.services"; // in the interpreter
 constexpr const char *servicesCapsuleName = "pluginhost.HostServices";
 
 constexpr const char *moduleKey = "pluginhost.module"; // in the interpreter's dict
+
+// How long the tasks still running at unload get to unwind once cancelled.
+constexpr double unloadGraceSeconds = 1.0;
 
 // Text that can cross to the host; false with UnicodeEncodeError set otherwise.
 bool textOf(PyObject *text, QString *out)
@@ -283,6 +290,35 @@ PyObject *pluginhost_translate(PyObject *module, PyObject *const *args, Py_ssize
     return Values::fromQString(services->translate(context, source));
 }
 
+// --- sleep -------------------------------------------------------------------------------
+
+PyObject *pluginhost_sleep(PyObject *, PyObject *seconds)
+{
+    if (PyBool_Check(seconds)) {
+        PyErr_SetString(PyExc_TypeError, "sleep() takes a number of seconds, not a bool");
+        return nullptr;
+    }
+    const double value = PyFloat_AsDouble(seconds);
+    if (value == -1.0 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    if (std::isnan(value) || value < 0) {
+        PyErr_Format(PyExc_ValueError, "sleep() needs a number of seconds >= 0, got %R", seconds);
+        return nullptr;
+    }
+    Interpreter *interpreter = Interpreter::current();
+    if (!interpreter) {
+        // A thread the plugin started: the host sends it nothing to wake up for.
+        PyRef time = PyRef::steal(PyImport_ImportModule("time"));
+        return time ? PyObject_CallMethod(time.get(), "sleep", "O", seconds) : nullptr;
+    }
+    const double capped = std::min(value, 365.0 * 24 * 3600); // beyond a year is forever
+    if (interpreter->sleep(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(capped))) < 0) {
+        return nullptr;
+    }
+    Py_RETURN_NONE;
+}
+
 PyMethodDef moduleMethods[] = {
     {"export",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(pluginhost_export)),
@@ -308,6 +344,13 @@ PyMethodDef moduleMethods[] = {
      PyDoc_STR("call($module, plugin, function, /, *args, timeout=None)\n--\n\n"
                "Calls an export of another plugin and returns its result. Raises PluginError when\n"
                "it fails or would wait on itself (a cycle), TimeoutError after `timeout` seconds.")},
+    {"sleep",
+     pluginhost_sleep,
+     METH_O,
+     PyDoc_STR("sleep($module, seconds, /)\n--\n\n"
+               "Waits `seconds` without holding the GIL, like time.sleep(), except that the host can\n"
+               "interrupt it: re-entrant calls run meanwhile, and a cancelled or timed-out call\n"
+               "raises pluginhost.Cancelled out of it at once. In a coroutine, await asyncio.sleep().")},
     {"tr", pluginhost_tr, METH_O, PyDoc_STR("tr($module, text, /)\n--\n\nThe translation of text from the plugin's .qm catalogs, or text.")},
     {"translate",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(pluginhost_translate)),
@@ -327,12 +370,15 @@ int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->streamType);
     Py_VISIT(state->storageType);
     Py_VISIT(state->transactionType);
+    Py_VISIT(state->bufferType);
     Py_VISIT(state->pluginError);
     Py_VISIT(state->cancelled);
     Py_VISIT(state->permissionDenied);
     Py_VISIT(state->exports);
     Py_VISIT(state->reentrant);
     Py_VISIT(state->handlers);
+    Py_VISIT(state->eventLoop);
+    Py_VISIT(state->watchedTasks);
     return 0;
 }
 
@@ -345,12 +391,15 @@ int module_clear(PyObject *module)
     Py_CLEAR(state->streamType);
     Py_CLEAR(state->storageType);
     Py_CLEAR(state->transactionType);
+    Py_CLEAR(state->bufferType);
     Py_CLEAR(state->pluginError);
     Py_CLEAR(state->cancelled);
     Py_CLEAR(state->permissionDenied);
     Py_CLEAR(state->exports);
     Py_CLEAR(state->reentrant);
     Py_CLEAR(state->handlers);
+    Py_CLEAR(state->eventLoop);
+    Py_CLEAR(state->watchedTasks);
     return 0;
 }
 
@@ -397,6 +446,10 @@ int module_exec(PyObject *module)
     state->storageType = createStorageType(module);
     state->transactionType = createTransactionType(module);
     if (!state->eventType || !state->infoType || !state->loggerType || !state->streamType || !state->storageType || !state->transactionType) {
+        return -1;
+    }
+    state->bufferType = createBufferType(module);
+    if (!state->bufferType || PyModule_AddObjectRef(module, "Buffer", state->bufferType) < 0) {
         return -1;
     }
     state->pluginError = PyErr_NewExceptionWithDoc("pluginhost.PluginError", "A call through the host failed, or the host refused a request.", nullptr, nullptr);
@@ -459,6 +512,12 @@ PyModuleDef moduleDefinition = {
     module_free,
 };
 
+ModuleState *currentState()
+{
+    PyRef module = currentModule();
+    return module ? stateOf(module.get()) : nullptr; // the interpreter's dict keeps the module
+}
+
 HostServices *servicesOrRaise(ModuleState *state)
 {
     if (!state->services) {
@@ -499,6 +558,7 @@ bool install(HostServices *services)
 
 void uninstall()
 {
+    closeEventLoop(unloadGraceSeconds); // its tasks may still log, emit and use storage
     for (const char *name : {"stdout", "stderr"}) {
         PyObject *stream = PySys_GetObject(name); // borrowed
         PyRef module = currentModule();
@@ -576,6 +636,51 @@ QStringList subscriptions()
     return events;
 }
 
+namespace
+{
+// Logs the exception that is set, raised by a handler of `event`.
+void logHandlerError(ModuleState *state, const QString &event)
+{
+    if (!state->services) {
+        return;
+    }
+    const PluginError error = takePythonError(PluginError::Kind::PythonException, state->services->pluginId());
+    state->services->log(HostServices::LogLevel::Error, QStringLiteral("a handler of event '%1' raised: %2").arg(event, error.errorText()), error.fileName(), error.line());
+}
+
+// The task of an `async def` handler: logs what it raised, like a plain handler's exception.
+class HandlerWatcher : public TaskWatcher
+{
+public:
+    explicit HandlerWatcher(const QString &event)
+        : m_event(event)
+    {
+    }
+
+    void finished(PyObject *task, bool) override
+    {
+        PyRef cancelled = PyRef::steal(PyObject_CallMethod(task, "cancelled", nullptr));
+        if (!cancelled || cancelled.get() == Py_True) {
+            PyErr_Clear();
+            return; // cancelled at unload, or by the plugin itself: nothing to report
+        }
+        PyRef exception = PyRef::steal(PyObject_CallMethod(task, "exception", nullptr));
+        ModuleState *state = currentState();
+        if (!exception || !state) {
+            PyErr_Clear();
+            return;
+        }
+        if (exception.get() != Py_None) {
+            PyErr_SetRaisedException(exception.release());
+            logHandlerError(state, m_event);
+        }
+    }
+
+private:
+    const QString m_event;
+};
+} // namespace
+
 int deliverEvent(const QString &event, const QVariant &payload, const QString &sender)
 {
     PyRef module = currentModule();
@@ -600,16 +705,22 @@ int deliverEvent(const QString &event, const QVariant &payload, const QString &s
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(snapshot.get()); ++i) {
         PyRef result = PyRef::steal(PyObject_CallOneArg(PyList_GET_ITEM(snapshot.get(), i), eventObject.get()));
         ++ran;
-        if (!result && state->services) {
-            const PluginError error = takePythonError(PluginError::Kind::PythonException, state->services->pluginId());
-            state->services->log(HostServices::LogLevel::Error,
-                                 QStringLiteral("a handler of event '%1' raised: %2").arg(event, error.errorText()),
-                                 error.fileName(),
-                                 error.line());
+        if (result && isAwaitable(result.get())) {
+            // An `async def` handler: it runs on as a task; its exception is logged when it ends.
+            result = PyRef::steal(startTask(result.get(), std::make_unique<HandlerWatcher>(event)));
+        }
+        if (!result) {
+            logHandlerError(state, event);
         }
         PyErr_Clear();
     }
     return ran;
+}
+
+bool isCancelled(PyObject *exception)
+{
+    ModuleState *state = currentState();
+    return state && state->cancelled && PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(state->cancelled));
 }
 
 PyObject *raise(const PluginError &error)
