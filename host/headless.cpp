@@ -3,6 +3,7 @@
 #include <PluginHost/PluginManager>
 
 #include <QCoreApplication>
+#include <QFutureWatcher>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -15,6 +16,26 @@ using namespace PluginHost;
 
 namespace
 {
+// Runs `handler(future)` on the context's thread once `future` finished, unless the context is
+// gone by then. A watcher, not future.then(context, …): with Qt 6.4 a continuation chained to
+// one still queued for a context being destroyed asserts (the calls of a host that exits
+// with a plugin stuck end while the host goes away).
+template<typename T, typename Handler>
+void whenFinished(QObject *context, const QFuture<T> &future, Handler handler)
+{
+    auto *watcher = new QFutureWatcher<T>(context);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, context, [watcher, handler = std::move(handler)] {
+        handler(watcher->future());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(future);
+}
+
+// How long --timeout waits for the stack snapshot of a plugin that may be blocked in C.
+constexpr std::chrono::milliseconds snapshotWait{250};
+// Once the deadline passed, unloading the plugin on the way out quarantines it quickly.
+constexpr UnloadTimeouts unloadTimeoutsAfterDeadline{std::chrono::milliseconds(1000), std::chrono::milliseconds(1000), std::chrono::milliseconds(500)};
+
 QString stateName(Plugin::State state)
 {
     return QString::fromLatin1(QMetaEnum::fromType<Plugin::State>().valueToKey(int(state))).toLower();
@@ -98,7 +119,7 @@ bool HeadlessHost::changeRegistry(const QStringList &pluginIds, bool enabled)
 
 void HeadlessHost::list()
 {
-    m_manager->loadAll().then(this, [this] {
+    whenFinished(this, m_manager->loadAll(), [this](const QFuture<void> &) {
         QJsonArray plugins;
         for (Plugin *plugin : m_manager->plugins()) {
             const PluginMetaData metaData = plugin->metaData();
@@ -174,18 +195,72 @@ void HeadlessHost::call(const QString &pluginId, const QString &function, const 
     }
 
     plugin->load();
-    // Calls made while loading wait for the load; a failed load fails the call with its error.
-    plugin->call(function, arguments)
-        .then(this,
-              [this](const QVariant &result) {
-                  const QJsonValue json = toJson(result);
-                  printOut(QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + '\n');
-                  finish(0);
-              })
-        .onFailed(this, [this](const CallError &failure) {
-            printError(failure.error().errorText());
-            finish(1);
+    CallOptions options;
+    if (m_timeout.count() > 0) {
+        // This host's own timer takes the stack snapshot while the code still runs; the call's
+        // deadline, a little later, only backs it up.
+        options.timeout = m_timeout + snapshotWait + std::chrono::seconds(2);
+        QTimer::singleShot(m_timeout, this, [this, plugin, function] {
+            timedOut(plugin, function);
         });
+    }
+    // Calls made while loading wait for the load; a failed load fails the call with its error.
+    m_call = plugin->call(function, arguments, options);
+    whenFinished(this, m_call, [this](const QFuture<QVariant> &future) {
+        if (m_timedOut) {
+            return;
+        }
+        const CallResult result = CallResult::fromFuture(future);
+        if (!result) {
+            printError(result.error().errorText());
+            finish(result.error().kind() == PluginError::Kind::TimedOut ? 2 : 1);
+            return;
+        }
+        const QJsonValue json = toJson(result.value());
+        printOut(QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + '\n');
+        finish(0);
+    });
+}
+
+void HeadlessHost::setTimeout(std::chrono::milliseconds timeout)
+{
+    m_timeout = timeout;
+}
+
+void HeadlessHost::timedOut(Plugin *plugin, const QString &function)
+{
+    if (m_call.isFinished()) {
+        return; // it answered in time; its continuation is on its way
+    }
+    m_timedOut = true;
+    const bool loading = plugin->state() == Plugin::State::Loading;
+    auto report = [this, plugin, function, loading](const QString &stack) {
+        QString headline = QStringLiteral("pluginhost: %1: %2() did not return within %3 ms").arg(plugin->id(), function).arg(m_timeout.count());
+        if (loading) {
+            headline += QStringLiteral(" (the plugin was still loading)");
+        }
+        if (plugin->activity().isBlocked() || stack.contains(QLatin1String("blocked in C"))) {
+            headline += QStringLiteral("; it is blocked in C, where it cannot be interrupted");
+        }
+        printError(headline);
+        printError(QStringLiteral("Python stack of %1:\n%2").arg(plugin->id(), stack.trimmed()));
+        m_call.cancel();
+        // A plugin stuck in C cannot be unloaded: give up on it soon, so that the host exits.
+        m_manager->setUnloadTimeouts(unloadTimeoutsAfterDeadline);
+        finish(2);
+    };
+    whenFinished(this, plugin->stackSnapshot(snapshotWait), [report](const QFuture<QString> &snapshot) {
+        QString stack = QStringLiteral("(no snapshot: it was cancelled)");
+        try {
+            QFuture<QString>(snapshot).waitForFinished(); // finished already: throws what failed it
+            if (snapshot.resultCount() > 0) {
+                stack = snapshot.result();
+            }
+        } catch (const CallError &failure) {
+            stack = QStringLiteral("(no snapshot: %1)").arg(failure.error().message());
+        }
+        report(stack);
+    });
 }
 
 void HeadlessHost::finish(int exitCode)

@@ -1,17 +1,22 @@
 #pragma once
 
 #include <QCommandLineParser>
+#include <QFuture>
 #include <QObject>
+#include <QVariant>
+
+#include <chrono>
 
 namespace PluginHost
 {
+class Plugin;
 class PluginManager;
 }
 
 /*
  * `pluginhost --headless`: enables or disables plugins in the profile's registry, then lists
  * the plugins or calls one function, prints JSON on stdout,
- * errors on stderr, and exits: 0 success, 1 failure.
+ * errors on stderr, and exits: 0 success, 1 failure, 2 usage error or --timeout expired.
  */
 class HeadlessHost : public QObject
 {
@@ -22,12 +27,20 @@ public:
     /// Starts the requested action; the application quits with its exit code when it is done.
     void start(const QCommandLineParser &parser);
 
+    /// A deadline for --call (zero: none). On expiry the plugin, the function and the plugin's
+    /// Python stack go to stderr, and the exit code is 2.
+    void setTimeout(std::chrono::milliseconds timeout);
+
 private:
     // Enables or disables each plugin for good; false (after printing why) when one fails.
     bool changeRegistry(const QStringList &pluginIds, bool enabled);
     void list();
     void call(const QString &pluginId, const QString &function, const QString &argumentsJson);
+    void timedOut(PluginHost::Plugin *plugin, const QString &function);
     void finish(int exitCode);
 
     PluginHost::PluginManager *const m_manager;
+    std::chrono::milliseconds m_timeout{0};
+    bool m_timedOut = false; // the deadline passed: the call's own result no longer counts
+    QFuture<QVariant> m_call;
 };

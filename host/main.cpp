@@ -11,6 +11,7 @@
 #include <QFileInfo>
 
 #include <cstdio>
+#include <memory>
 
 namespace
 {
@@ -51,6 +52,10 @@ int main(int argc, char **argv)
          QStringLiteral("Load plugin <id> and call the function named by the first argument; print the result as JSON."),
          QStringLiteral("id")},
         {QStringLiteral("args"), QStringLiteral("Arguments for --call, as a JSON array (default: [])."), QStringLiteral("json")},
+        {QStringLiteral("timeout"),
+         QStringLiteral("With --call: give up after <ms> milliseconds (loading included), print which plugin and function timed out "
+                        "with the plugin's Python stack on stderr, and exit with code 2."),
+         QStringLiteral("ms")},
     });
     parser.addPositionalArgument(QStringLiteral("function"), QStringLiteral("With --call: the function to call."), QStringLiteral("[function]"));
     parser.process(application);
@@ -75,19 +80,34 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "pluginhost: --call <id> needs exactly one function name after the options, e.g. --call org.example.echo echo\n");
         return 2;
     }
+    std::chrono::milliseconds timeout{0};
+    if (parser.isSet(QStringLiteral("timeout"))) {
+        bool valid = false;
+        timeout = std::chrono::milliseconds(parser.value(QStringLiteral("timeout")).toLongLong(&valid));
+        if (!valid || timeout.count() <= 0 || !parser.isSet(QStringLiteral("call"))) {
+            std::fprintf(stderr, "pluginhost: --timeout needs --call and a positive number of milliseconds, e.g. --timeout 5000\n");
+            return 2;
+        }
+    }
 
-    PluginHost::PluginManager manager;
+    auto manager = std::make_unique<PluginHost::PluginManager>();
     QStringList dirs = parser.values(QStringLiteral("plugin-dir"));
     for (QString &dir : dirs) {
         dir = QDir(dir).absolutePath();
     }
-    manager.setSearchPaths(dirs.isEmpty() ? defaultPluginDirs() : dirs);
+    manager->setSearchPaths(dirs.isEmpty() ? defaultPluginDirs() : dirs);
     if (parser.isSet(QStringLiteral("profile"))) {
-        manager.setProfileDirectory(QDir(parser.value(QStringLiteral("profile"))).absolutePath());
+        manager->setProfileDirectory(QDir(parser.value(QStringLiteral("profile"))).absolutePath());
     }
-    manager.discover();
+    manager->discover();
 
-    HeadlessHost host(&manager);
+    HeadlessHost host(manager.get());
+    host.setTimeout(timeout);
     host.start(parser);
-    return application.exec();
+    const int exitCode = application.exec();
+    // The plugins unload here, while the host still exists: the futures of calls still under
+    // way end now, and their continuations have the host as context (Qt 6.4 asserts on a
+    // continuation whose context is gone).
+    manager.reset();
+    return exitCode;
 }

@@ -3,6 +3,7 @@
 #include "runtime/pythonshim.h" // PY_MAJOR_VERSION: the host must run the CPython it was built with
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -26,6 +27,13 @@ QString fixtures()
     return QStringLiteral(PLUGINHOST_TEST_DATA "/headless");
 }
 
+// A plugin that loops in Python or sleeps in C on request (shared with quarantinetest).
+const QString stuckId = QStringLiteral("org.pluginhost.test.stuck");
+QString stuckFixtures()
+{
+    return QStringLiteral(PLUGINHOST_TEST_DATA "/quarantine");
+}
+
 QString bundledPlugins()
 {
     return QStringLiteral(PLUGINHOST_BUNDLED_PLUGINS);
@@ -40,6 +48,7 @@ struct HostRun {
     int exitCode = -1;
     QByteArray out;
     QByteArray err;
+    qint64 elapsedMs = 0; // from start to exit
 
     // Everything a failing assertion should show.
     QByteArray describe() const
@@ -65,6 +74,8 @@ HostRun runHost(const QStringList &arguments)
     static QTemporaryDir dataHome;
     environment.insert(QStringLiteral("XDG_DATA_HOME"), dataHome.path());
     process.setProcessEnvironment(environment);
+    QElapsedTimer timer;
+    timer.start();
     process.start(QStringLiteral(PLUGINHOST_HOST_BINARY), arguments);
     if (!process.waitForStarted(processTimeoutMs)) {
         run.failure = QStringLiteral("the host did not start: %1").arg(process.errorString());
@@ -78,6 +89,7 @@ HostRun runHost(const QStringList &arguments)
     } else {
         run.finished = true;
     }
+    run.elapsedMs = timer.elapsed();
     run.exitStatus = process.exitStatus();
     run.exitCode = process.exitCode();
     run.out = process.readAllStandardOutput();
@@ -131,6 +143,9 @@ private Q_SLOTS:
     void testUsageErrors_data();
     void testUsageErrors();
     void testEnableAndDisableArePersisted();
+    void testTimeoutInPython();
+    void testTimeoutBlockedInC();
+    void testTimeoutNotReached();
 };
 
 void HeadlessTest::testVersion()
@@ -426,6 +441,14 @@ void HeadlessTest::testUsageErrors_data()
                                                        << QStringList{QStringLiteral("--list"), QStringLiteral("--call")};
     QTest::newRow("--call without function") << QStringList{QStringLiteral("--headless"), QStringLiteral("--call"), greeterId}
                                              << QStringList{QStringLiteral("function")};
+    QTest::newRow("--timeout not a number") << QStringList{QStringLiteral("--headless"), QStringLiteral("--call"), greeterId, QStringLiteral("languages"),
+                                                           QStringLiteral("--timeout"), QStringLiteral("soon")}
+                                            << QStringList{QStringLiteral("--timeout"), QStringLiteral("milliseconds")};
+    QTest::newRow("--timeout zero") << QStringList{QStringLiteral("--headless"), QStringLiteral("--call"), greeterId, QStringLiteral("languages"),
+                                                   QStringLiteral("--timeout"), QStringLiteral("0")}
+                                    << QStringList{QStringLiteral("--timeout"), QStringLiteral("positive")};
+    QTest::newRow("--timeout without --call") << QStringList{QStringLiteral("--headless"), QStringLiteral("--list"), QStringLiteral("--timeout"), QStringLiteral("100")}
+                                              << QStringList{QStringLiteral("--timeout needs --call")};
 }
 
 void HeadlessTest::testUsageErrors()
@@ -479,6 +502,46 @@ void HeadlessTest::testEnableAndDisableArePersisted()
     const HostRun unknown = runHost(base + QStringList{QStringLiteral("--enable"), QStringLiteral("org.test.nobody")});
     VERIFY_EXIT(unknown, 1);
     VERIFY_CONTAINS(unknown, unknown.err, QStringLiteral("no plugin with id 'org.test.nobody'"));
+}
+
+// --timeout with a plugin running Python: Cancelled ends it, the stack shows where it was.
+void HeadlessTest::testTimeoutInPython()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), stuckFixtures(), QStringLiteral("--call"), stuckId,
+                                 QStringLiteral("spin"), QStringLiteral("--timeout"), QStringLiteral("1000")});
+    qInfo("--timeout 1000 on a plugin looping in Python: the host exited after %lld ms", run.elapsedMs);
+    VERIFY_EXIT(run, 2);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("pluginhost: org.pluginhost.test.stuck: spin() did not return within 1000 ms"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("Python stack of org.pluginhost.test.stuck"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("stuck.py\", line"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("in spin"));
+    QVERIFY2(!QString::fromUtf8(run.err).contains(QLatin1String("quarantined")), run.describe().constData()); // Cancelled stopped it
+}
+
+// --timeout with a plugin asleep in C: reported blocked, quarantined on the way out, and the
+// host still exits soon, leaving the sleeping thread to the end of the process.
+void HeadlessTest::testTimeoutBlockedInC()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), stuckFixtures(), QStringLiteral("--call"), stuckId,
+                                 QStringLiteral("nap"), QStringLiteral("--args"), QStringLiteral("[3600]"), QStringLiteral("--timeout"), QStringLiteral("1000")});
+    qInfo("--timeout 1000 on a plugin blocked in C: the host exited after %lld ms", run.elapsedMs);
+    VERIFY_EXIT(run, 2);
+    QVERIFY2(run.elapsedMs < 30000, run.describe().constData()); // the nap lasts an hour
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("pluginhost: org.pluginhost.test.stuck: nap() did not return within 1000 ms; it is blocked in C"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("Python stack of org.pluginhost.test.stuck"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("was quarantined"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("plugins left behind"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("not finalizing CPython"));
+}
+
+void HeadlessTest::testTimeoutNotReached()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--call"), greeterId, QStringLiteral("greet"), QStringLiteral("--args"),
+                                 QStringLiteral("[\"world\"]"), QStringLiteral("--timeout"), QStringLiteral("30000")});
+    VERIFY_EXIT(run, 0);
+    QCOMPARE(run.out, QByteArray("\"Hello, world!\"\n"));
 }
 
 #include "headlesstest.moc"

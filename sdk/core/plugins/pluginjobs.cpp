@@ -4,12 +4,15 @@
 
 #include "bridge/pythonerror.h"
 #include "bridge/values.h"
+#include "module/eventloop.h"
 #include "module/module.h"
 #include "plugincontext_p.h"
 #include "pluginregistry.h"
 #include "pluginservices.h"
+#include "retirement_p.h"
 #include "runtime/pyref.h"
 #include "runtime/runtime.h"
+#include "runtime/runtime_p.h"
 #include "storage/profiledatabase.h"
 
 #include "pluginhost_plugins_debug.h"
@@ -152,6 +155,9 @@ PluginError callHook(PluginContext &context, const char *name, QVariant *result)
         return PluginError();
     }
     PyRef returned = PyRef::steal(PyObject_CallNoArgs(hook.get()));
+    if (returned && Module::isAwaitable(returned.get())) { // async def: runs to its end on the plugin's loop
+        returned = PyRef::steal(Module::runUntilComplete(returned.get()));
+    }
     if (!returned) {
         return takePythonError(PluginError::Kind::PythonException, context.pluginId);
     }
@@ -274,6 +280,11 @@ public:
         complete(error);
     }
 
+    QString description() const override
+    {
+        return QStringLiteral("the load (import and on_load())");
+    }
+
 private:
     void complete(const CallResult &result)
     {
@@ -317,46 +328,38 @@ private:
 class UnloadJob : public Job
 {
 public:
-    UnloadJob(std::shared_ptr<PluginShared> shared, std::shared_ptr<CallResult> result)
+    UnloadJob(std::shared_ptr<PluginShared> shared, std::shared_ptr<Retirement> retirement)
         : m_shared(std::move(shared))
-        , m_result(std::move(result))
+        , m_retirement(std::move(retirement))
     {
     }
 
     int run(Interpreter &interpreter) override
     {
+        parkIfAbandonedAtExit(); // a call that was stuck ahead of this job returned just now
         PluginContext *context = PluginContext::of(interpreter);
-        if (!context || !context->module) {
-            return 0; // never loaded: nothing to hand over
+        if (context && context->module && m_retirement->enter(Retirement::Phase::OnUnload)) {
+            runOnUnload(*context);
+            parkIfAbandonedAtExit();
         }
-        QVariant state;
-        const PluginError error = callHook(*context, "on_unload", &state);
-        if (error.isError()) {
-            qCWarning(PLUGINHOST_PLUGINS).noquote() << "on_unload() of" << context->pluginId << "failed:" << error.errorText();
-            *m_result = error;
-        } else {
-            *m_result = state;
-            {
-                std::lock_guard lock(m_shared->mutex);
-                m_shared->stateForNextLoad = state;
-            }
-            if (m_shared->metaData.persistsState() && context->database) {
-                PyThreadState *thread = PyEval_SaveThread(); // the database may make it wait
-                const StorageError saveError = context->database->saveState(context->pluginId, state);
-                PyEval_RestoreThread(thread);
-                if (saveError.isError()) {
-                    qCWarning(PLUGINHOST_PLUGINS).noquote() << "the state on_unload() of" << context->pluginId << "returned was not saved:" << saveError.message();
-                }
+        if (context) {
+            context->uninstallModule();
+            context->module = PyRef();
+        }
+        if (!m_retirement->isQuarantined()) {
+            std::lock_guard lock(m_shared->mutex);
+            if (!m_shared->interpreter) {
+                // Unloaded for good; a reload keeps them until its new instance has loaded.
+                m_shared->exports.clear();
+                m_shared->subscriptions.clear();
             }
         }
-        context->uninstallModule();
-        context->module = PyRef();
-        std::lock_guard lock(m_shared->mutex);
-        if (!m_shared->interpreter) {
-            // Unloaded for good; a reload keeps them until its new instance has loaded.
-            m_shared->exports.clear();
-            m_shared->subscriptions.clear();
+        // Py_EndInterpreter() would wait for the plugin's own threads without limit.
+        if (m_retirement->enter(Retirement::Phase::Threads)) {
+            m_retirement->setThreadsLeft(m_retirement->endPluginThreads());
         }
+        m_retirement->enter(Retirement::Phase::Ending);
+        interpreter.stop();
         return 0;
     }
 
@@ -364,9 +367,52 @@ public:
     {
     }
 
+    QString description() const override
+    {
+        return QStringLiteral("on_unload()");
+    }
+
 private:
+    void runOnUnload(PluginContext &context)
+    {
+        QVariant state;
+        const PluginError error = m_retirement->watchCalls([&] {
+            return callHook(context, "on_unload", &state);
+        });
+        if (m_retirement->isQuarantined()) {
+            qCInfo(PLUGINHOST_PLUGINS).noquote() << "on_unload() of" << context.pluginId << "returned after the plugin was quarantined; its result is dropped";
+            return;
+        }
+        m_retirement->setResult(error.isError() ? CallResult(error) : CallResult(state));
+        if (error.isError()) {
+            qCWarning(PLUGINHOST_PLUGINS).noquote() << "on_unload() of" << context.pluginId << "failed:" << error.errorText();
+            return;
+        }
+        {
+            std::lock_guard lock(m_shared->mutex);
+            m_shared->stateForNextLoad = state;
+        }
+        if (m_shared->metaData.persistsState() && context.database) {
+            PyThreadState *thread = PyEval_SaveThread(); // the database may make it wait
+            const StorageError saveError = context.database->saveState(context.pluginId, state);
+            PyEval_RestoreThread(thread);
+            if (saveError.isError()) {
+                qCWarning(PLUGINHOST_PLUGINS).noquote() << "the state on_unload() of" << context.pluginId << "returned was not saved:" << saveError.message();
+            }
+        }
+    }
+
+    // The process is exiting and gave up on this interpreter: its thread must not run the
+    // rest of the unload (Qt logging, Py_EndInterpreter()) under the process's teardown.
+    void parkIfAbandonedAtExit()
+    {
+        if (m_retirement->isQuarantined() && RuntimeInternal::exiting()) {
+            RuntimeInternal::parkForever(PyThreadState_Get());
+        }
+    }
+
     std::shared_ptr<PluginShared> m_shared;
-    std::shared_ptr<CallResult> m_result;
+    std::shared_ptr<Retirement> m_retirement;
 };
 
 } // namespace
@@ -385,9 +431,9 @@ bool isLoadJob(const Job &job)
     return dynamic_cast<const LoadJob *>(&job) != nullptr;
 }
 
-std::unique_ptr<Job> makeUnloadJob(std::shared_ptr<PluginShared> shared, std::shared_ptr<CallResult> result)
+std::unique_ptr<Job> makeUnloadJob(std::shared_ptr<PluginShared> shared, std::shared_ptr<Retirement> retirement)
 {
-    return std::make_unique<UnloadJob>(std::move(shared), std::move(result));
+    return std::make_unique<UnloadJob>(std::move(shared), std::move(retirement));
 }
 
 } // namespace PluginHost

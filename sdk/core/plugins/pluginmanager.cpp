@@ -2,6 +2,7 @@
 
 #include "plugin_p.h"
 #include "pluginregistry.h"
+#include "retirement_p.h"
 
 #include "pluginhost_plugins_debug.h"
 
@@ -22,9 +23,10 @@ public:
     QList<Plugin *> plugins; // in discovery order
     QHash<QString, Plugin *> pluginsById;
     QList<PluginMetaData::Failure> failures;
-    std::chrono::milliseconds shutdownTimeout = std::chrono::seconds(10);
     // Shared with every loaded instance's services, which may outlive the manager briefly.
     std::shared_ptr<PluginRegistry> registry = std::make_shared<PluginRegistry>();
+    // Shared with every retiring interpreter, which may outlive the manager for good.
+    std::shared_ptr<QuarantineBook> quarantine = std::make_shared<QuarantineBook>();
 };
 
 PluginManager::PluginManager(QObject *parent)
@@ -46,21 +48,23 @@ PluginManager::PluginManager(QObject *parent)
 PluginManager::~PluginManager()
 {
     d->registry->setEventSink({});
-    // Unload everything and give each interpreter a bounded time to end.
+    // Unload everything. Each unload ends in bounded time: a plugin that does not stop in time
+    // is quarantined (Retirement), so this waits for all of them at once, without a limit of its own.
     QList<QFuture<CallResult>> unloading;
     for (Plugin *plugin : std::as_const(d->plugins)) {
         unloading.append(plugin->unload());
     }
-    const auto deadline = std::chrono::steady_clock::now() + d->shutdownTimeout;
-    for (int i = 0; i < unloading.size(); ++i) {
-        QFuture<CallResult> &future = unloading[i];
-        while (!future.isFinished() && std::chrono::steady_clock::now() < deadline) {
+    for (const QFuture<CallResult> &future : std::as_const(unloading)) {
+        while (!future.isFinished()) {
             QThread::msleep(1);
         }
-        if (!future.isFinished()) {
-            qCWarning(PLUGINHOST_PLUGINS) << "plugin" << d->plugins.at(i)->id() << "did not unload within" << d->shutdownTimeout.count()
-                                          << "ms; its interpreter is left behind";
+    }
+    if (const QList<QuarantinedPlugin> stuck = d->quarantine->entries(); !stuck.isEmpty()) {
+        QStringList names;
+        for (const QuarantinedPlugin &plugin : stuck) {
+            names.append(QStringLiteral("%1 (%2)").arg(plugin.pluginId, plugin.reason));
         }
+        qCWarning(PLUGINHOST_PLUGINS).noquote() << "plugins left behind, quarantined and still stuck:" << names.join(QLatin1String("; "));
     }
     qDeleteAll(d->plugins);
 }
@@ -84,6 +88,7 @@ void PluginManager::discover()
         }
         auto *plugin = new Plugin(metaData, this);
         plugin->d->registry = d->registry;
+        plugin->d->quarantine = d->quarantine;
         d->registry->add(plugin->d->shared);
         connect(plugin, &Plugin::stateChanged, this, [this, plugin](Plugin::State state) {
             Q_EMIT pluginStateChanged(plugin, state);
@@ -160,14 +165,19 @@ QFuture<void> PluginManager::unloadAll()
     return whenAll(unloading, this);
 }
 
-std::chrono::milliseconds PluginManager::shutdownTimeout() const
+void PluginManager::setUnloadTimeouts(const UnloadTimeouts &timeouts)
 {
-    return d->shutdownTimeout;
+    d->quarantine->setTimeouts(timeouts);
 }
 
-void PluginManager::setShutdownTimeout(std::chrono::milliseconds timeout)
+UnloadTimeouts PluginManager::unloadTimeouts() const
 {
-    d->shutdownTimeout = timeout;
+    return d->quarantine->timeouts();
+}
+
+QList<QuarantinedPlugin> PluginManager::quarantinedPlugins() const
+{
+    return d->quarantine->entries();
 }
 
 void PluginManager::setDataLocation(const QString &location)

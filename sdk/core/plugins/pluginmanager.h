@@ -4,6 +4,7 @@
 #include "pluginhostcore_export.h"
 #include "pluginmetadata.h"
 
+#include <QDateTime>
 #include <QFuture>
 #include <QList>
 #include <QObject>
@@ -18,6 +19,37 @@ namespace PluginHost
 class PluginManagerPrivate;
 
 /*!
+ * How long an unload (or reload, or the manager's destructor) waits for a plugin before it
+ * quarantines it (PluginManager::setUnloadTimeouts()).
+ * \since 0.2
+ */
+struct UnloadTimeouts {
+    /// For on_unload() to return; also for a call or load still running when the unload began.
+    std::chrono::milliseconds onUnload = std::chrono::seconds(5);
+    /// For the plugin's own non-daemon threads to end once on_unload() returned, and for the
+    /// interpreter to end after them.
+    std::chrono::milliseconds threads = std::chrono::seconds(2);
+    /// After `pluginhost.Cancelled` was raised into code that overran its time, for it to stop.
+    std::chrono::milliseconds cancelGrace = std::chrono::seconds(1);
+
+    bool operator==(const UnloadTimeouts &other) const = default;
+};
+
+/*!
+ * A plugin whose interpreter was abandoned because it did not unload in time
+ * (PluginManager::quarantinedPlugins()).
+ * \since 0.2
+ */
+struct QuarantinedPlugin {
+    QString pluginId;
+    qint64 interpreterId = -1; ///< CPython's id of the abandoned interpreter
+    QDateTime since; ///< UTC
+    /// What it was doing, e.g. "on_unload() did not return within 5 s; blocked in C in
+    /// time.sleep() called at stuck.py:12".
+    QString reason;
+};
+
+/*!
  * \class PluginHost::PluginManager
  * \brief Finds plugins in search paths, and loads, unloads and reloads them.
  *
@@ -29,8 +61,9 @@ class PluginManagerPrivate;
  * \endcode
  *
  * Folders that are not valid plugins are reported by failures(), never fatal: one broken
- * plugin never stops the others. The manager unloads every plugin when destroyed, waiting
- * at most shutdownTimeout() for each.
+ * plugin never stops the others. The manager unloads every plugin when destroyed; a plugin
+ * that does not unload in time is quarantined (see setUnloadTimeouts()), so the destructor
+ * returns in bounded time even when a plugin is stuck.
  *
  * Plugins talk to each other through the manager that loaded them: an event a plugin emits
  * (`pluginhost.emit("name", payload)`) reaches every other plugin of the same manager that
@@ -73,9 +106,36 @@ public:
     /// Unloads every loaded plugin; finishes when all interpreters are gone.
     QFuture<void> unloadAll();
 
-    /// How long the destructor waits for each plugin's interpreter to end.
-    std::chrono::milliseconds shutdownTimeout() const;
-    void setShutdownTimeout(std::chrono::milliseconds timeout);
+    /*!
+     * How long unloading a plugin (Plugin::unload(), Plugin::reload(), this manager's
+     * destructor) waits for it. An unload runs on_unload(), then lets the plugin's own
+     * non-daemon threads end (Python would wait for them without limit), then ends the
+     * interpreter. When on_unload() (or a call still running ahead of it) overruns
+     * `onUnload`, `pluginhost.Cancelled` is raised into it, and into threads still running
+     * after `threads`. Code that still does not stop within `cancelGrace` (blocked in C, in
+     * time.sleep() or a socket, or catching Cancelled) gets the plugin **quarantined**:
+     * - its interpreter is abandoned on its thread, and destroyed if that thread ever returns;
+     * - the unload future finishes at once: with an error (PluginError::Kind::TimedOut,
+     *   saying what the plugin was doing and where) when on_unload() never returned, or with
+     *   what on_unload() returned when only its threads were stuck;
+     * - the plugin becomes Unloaded, with that error as lastError(), and may be loaded again
+     *   at once, into a fresh interpreter; a reload's fresh instance takes over at once, its
+     *   `previous_state` being what on_unload() returned, or None;
+     * - quarantinedPlugins() lists it until its thread returns, and a warning is logged.
+     * Defaults: 5 s, 2 s and 1 s. Applies to unloads that begin afterwards.
+     * \since 0.2
+     */
+    void setUnloadTimeouts(const UnloadTimeouts &timeouts);
+    UnloadTimeouts unloadTimeouts() const;
+
+    /*!
+     * Plugins of this manager whose interpreter was abandoned and is still stuck (see
+     * setUnloadTimeouts()), oldest first. An entry leaves the list when its thread returns and
+     * the interpreter is destroyed. While any is left, Runtime::shutdown() leaves CPython
+     * initialized (finalizing it would wait for them, or pull it from under them).
+     * \since 0.2
+     */
+    QList<QuarantinedPlugin> quarantinedPlugins() const;
 
     /*!
      * Where plugins get their writable folders (`pluginhost.info.data_dir`): each one gets

@@ -49,6 +49,24 @@ std::unique_ptr<Runtime> s_instance;
 Runtime::Options s_options;
 bool s_failed = false;
 std::atomic<int> s_liveInterpreters{0};
+std::atomic<bool> s_exiting{false};
+
+struct AbandonedInterpreter {
+    const void *token;
+    QString description; // "org.example.stuck (on_unload() did not return within 5 s)"
+};
+
+// Never destroyed: a thread of an abandoned interpreter may return while the process exits.
+std::mutex &abandonedMutex()
+{
+    static auto *mutex = new std::mutex;
+    return *mutex;
+}
+std::vector<AbandonedInterpreter> &abandoned() // guarded by abandonedMutex()
+{
+    static auto *list = new std::vector<AbandonedInterpreter>;
+    return *list;
+}
 // Filled by static initializers of other files: a function-local static is built on first use.
 std::vector<BuiltinModule> &builtinModules() // guarded by s_instanceMutex
 {
@@ -60,6 +78,9 @@ std::vector<BuiltinModule> &builtinModules() // guarded by s_instanceMutex
 struct ExitGuard {
     ~ExitGuard()
     {
+        if (!RuntimeInternal::abandonedInterpreters().isEmpty()) {
+            s_exiting = true; // their threads park if they return from here on (parkForever())
+        }
         Runtime::shutdown();
     }
 } s_exitGuard;
@@ -136,6 +157,10 @@ void Runtime::Private::run()
         });
     }
     PyEval_RestoreThread(mainThreadState);
+    if (Shim::finalizingAbortsAfterSubinterpreters) {
+        qCDebug(PLUGINHOST_RUNTIME) << "not finalizing CPython" << PY_VERSION << "(it would abort: python/cpython#119213, fixed in 3.12.4)";
+        return;
+    }
     if (Py_FinalizeEx() != 0) {
         qCWarning(PLUGINHOST_RUNTIME) << "CPython reported an error while finalizing";
     }
@@ -199,9 +224,18 @@ bool Runtime::shutdown()
         return true;
     }
     Private *d = s_instance->d.get();
+    // An unload's future finishes after its interpreter counted itself gone, so only abandoned
+    // interpreters and those of plugins nobody unloaded are left here. Neither is waited for.
+    const QStringList stuck = RuntimeInternal::abandonedInterpreters();
     if (const int live = s_liveInterpreters.load(); live > 0) {
-        qCWarning(PLUGINHOST_RUNTIME) << "not finalizing CPython:" << live << "interpreter(s) still running";
+        if (stuck.isEmpty()) {
+            qCWarning(PLUGINHOST_RUNTIME) << "not finalizing CPython:" << live << "interpreter(s) still running";
+        } else {
+            qCWarning(PLUGINHOST_RUNTIME).noquote() << "not finalizing CPython:" << live << "interpreter(s) still running, of them"
+                                                    << stuck.size() << "quarantined and stuck:" << stuck.join(QLatin1String("; "));
+        }
         // Their threads still use CPython: leave the runtime (and its thread) alive until exit.
+        // Py_FinalizeEx() would wait for them, or tear CPython down under them.
         d->mainThread.detach();
         (void)s_instance.release();
         s_failed = true;
@@ -270,6 +304,45 @@ void interpreterStarted()
 void interpreterFinished()
 {
     --s_liveInterpreters;
+}
+
+void interpreterAbandoned(const void *token, const QString &name, const QString &reason)
+{
+    std::lock_guard lock(abandonedMutex());
+    abandoned().push_back({token, QStringLiteral("%1 (%2)").arg(name, reason)});
+}
+
+void abandonedInterpreterEnded(const void *token)
+{
+    std::lock_guard lock(abandonedMutex());
+    std::erase_if(abandoned(), [token](const AbandonedInterpreter &entry) {
+        return entry.token == token;
+    });
+}
+
+QStringList abandonedInterpreters()
+{
+    QStringList descriptions;
+    std::lock_guard lock(abandonedMutex());
+    for (const AbandonedInterpreter &entry : abandoned()) {
+        descriptions.append(entry.description);
+    }
+    return descriptions;
+}
+
+bool exiting()
+{
+    return s_exiting;
+}
+
+void parkForever(PyThreadState *threadState)
+{
+    if (threadState) {
+        PyEval_SaveThread();
+    }
+    for (;;) {
+        std::this_thread::sleep_for(std::chrono::hours(24));
+    }
 }
 } // namespace RuntimeInternal
 

@@ -66,8 +66,13 @@ public:
     /// Starts the runtime if needed. Returns nullptr, and logs why, when CPython could not start.
     static Runtime *instance();
 
-    /// Finalizes CPython once no interpreter is alive. Returns false (and leaves CPython
-    /// running) when some interpreter never finished; they are named in the log.
+    /*!
+     * Finalizes CPython once no interpreter is alive. Returns false, and leaves CPython running until the process exits,
+     * when some interpreter never finished: plugins nobody unloaded, or plugins quarantined
+     * because they did not unload in time (see PluginManager::quarantinedPlugins()); the
+     * warning names the quarantined ones. Never blocks on a stuck interpreter, and never
+     * finalizes CPython under one: the process can always exit.
+     */
     static bool shutdown();
 
     /// "3.13.0": the CPython version actually running.
