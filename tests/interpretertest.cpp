@@ -88,6 +88,7 @@ private Q_SLOTS:
     void testPostAfterStopIsDiscarded();
     void testManyInterpretersCreatedAtOnce();
     void testWhenFinished();
+    void testExtensionKeywordCallsLeaveExitClean();
 };
 
 void InterpreterTest::testOwnGilInterpreter()
@@ -400,6 +401,23 @@ void InterpreterTest::testWhenFinished()
         immediate = true;
     });
     QVERIFY(immediate);
+}
+
+void InterpreterTest::testExtensionKeywordCallsLeaveExitClean()
+{
+    // CPython 3.12.0-3.12.3 abort in Py_FinalizeEx() once a subinterpreter made the first call
+    // with keywords of an extension's function (python/cpython#119213). The runtime does not
+    // finalize those versions: this process must still exit with status 0, which ctest checks.
+    auto interpreter = startInterpreter();
+    const auto digest = runOn(*interpreter, [] {
+        const bool ok = exec(
+            "import hashlib, select\n"
+            "digest = len(hashlib.sha256(b'x', usedforsecurity=False).hexdigest())\n"
+            "select.select([], [], [], 0)\n");
+        return ok ? mainGlobalInt("digest") : -1;
+    });
+    QCOMPARE(digest.value_or(-2), 64LL);
+    finish(interpreter);
 }
 
 QTEST_GUILESS_MAIN(InterpreterTest)

@@ -41,6 +41,14 @@ constexpr bool pendingCallsMayStall = PY_VERSION_HEX < 0x030D0000;
 // 3.13 checks first. Callers never retry such an extension on 3.12.
 constexpr bool refusedSinglePhaseExtensionsPoisonProcess = PY_VERSION_HEX < 0x030D0000;
 
+// CPython 3.12.0 to 3.12.3: the first call with keyword arguments of a function of an extension
+// module (_asyncio, select, _socket, _hashlib, ...) caches the function's keyword tuple in the
+// memory of the interpreter making it, and Py_FinalizeEx() later frees that tuple with the main
+// interpreter's allocator: `free(): invalid pointer`, the process aborts as it exits
+// (python/cpython#119213, fixed in 3.12.4). The runtime therefore does not finalize there, once
+// every interpreter has ended; the operating system reclaims the memory.
+constexpr bool finalizingAbortsAfterSubinterpreters = PY_VERSION_HEX < 0x030C0400;
+
 /*
  * Whether the calling thread's interpreter has its own GIL: 1 own, 0 shared, -1 when this
  * CPython cannot tell (3.12 has no query; the caller then reports what it asked for).
