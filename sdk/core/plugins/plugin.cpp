@@ -321,11 +321,8 @@ std::unique_ptr<Job> PluginPrivate::post(const std::shared_ptr<PluginShared> &sh
     return nullptr;
 }
 
-std::unique_ptr<Job> PluginPrivate::makeCall(const std::shared_ptr<PluginShared> &shared,
-                                             const QString &function,
-                                             const QVariantList &arguments,
-                                             const CallOptions &options,
-                                             QFuture<QVariant> *future)
+PluginPrivate::PreparedCall
+PluginPrivate::makeCall(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments, const CallOptions &options)
 {
     Job::Kind kind = Job::Kind::Ordinary;
     {
@@ -339,15 +336,15 @@ std::unique_ptr<Job> PluginPrivate::makeCall(const std::shared_ptr<PluginShared>
     }
     QPromise<QVariant> promise;
     promise.start();
-    *future = promise.future();
-    return makeCallJob(shared->metaData.id(), function, arguments, kind, std::move(promise), options.timeout);
+    QFuture<QVariant> future = promise.future();
+    return {makeCallJob(shared->metaData.id(), function, arguments, kind, std::move(promise), options.timeout), std::move(future)};
 }
 
 QFuture<QVariant> PluginPrivate::call(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments, const CallOptions &options)
 {
-    QFuture<QVariant> future;
-    post(shared, makeCall(shared, function, arguments, options, &future));
-    return future;
+    PreparedCall call = makeCall(shared, function, arguments, options);
+    post(shared, std::move(call.job));
+    return std::move(call.future);
 }
 
 void PluginShared::reportActivity(Interpreter *from, const Interpreter::Activity &reported)
@@ -448,9 +445,8 @@ CallResult Plugin::callBlocking(const QString &function, const QVariantList &arg
                            id(),
                            QStringLiteral("callBlocking(%1) was called on the GUI thread, which must never wait for a plugin; use call() and .then()").arg(function));
     }
-    QFuture<QVariant> future;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::unique_ptr<Job> job = PluginPrivate::makeCall(d->shared, function, arguments, CallOptions{timeout}, &future);
+    auto [job, future] = PluginPrivate::makeCall(d->shared, function, arguments, CallOptions{timeout});
     // A full mailbox is waited on, until the deadline.
     bool full = false;
     while ((job = PluginPrivate::post(d->shared, std::move(job), &full))) {

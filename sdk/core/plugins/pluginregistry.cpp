@@ -274,8 +274,7 @@ CallResult PluginRegistry::call(const Caller &caller,
 
     // The deadline is the supervisor's, as for Plugin::call(): the call is dropped or interrupted
     // when it passes. The continuation is attached before posting (see Plugin::callBlocking()).
-    QFuture<QVariant> future;
-    std::unique_ptr<Job> job = PluginPrivate::makeCall(plugin, function, arguments, CallOptions{timeout.value_or(std::chrono::milliseconds::zero())}, &future);
+    auto [job, future] = PluginPrivate::makeCall(plugin, function, arguments, CallOptions{timeout.value_or(std::chrono::milliseconds::zero())});
     future.then(QtFuture::Launch::Sync, [waiter](const QFuture<QVariant> &) {
         {
             std::lock_guard lock(waiter->mutex);
