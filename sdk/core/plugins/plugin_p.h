@@ -96,7 +96,7 @@ public:
     // plugins (PluginRegistry::call).
     static QFuture<QVariant> call(const std::shared_ptr<PluginShared> &shared, const QString &function, const QVariantList &arguments, const CallOptions &options = {});
     // The job call() posts, with its future (made from the job's promise, never default-constructed:
-    // an empty QFuture allocates a state of its own, which cost a fifth of a trivial call).
+    // an empty QFuture allocates a state of its own, a second QFutureInterface per call).
     struct PreparedCall {
         std::unique_ptr<Job> job;
         QFuture<QVariant> future;
