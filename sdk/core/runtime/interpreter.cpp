@@ -228,11 +228,20 @@ bool InterpreterPrivate::create()
 
 void InterpreterPrivate::loop()
 {
+    std::unique_ptr<Job> job;
     for (;;) {
-        std::unique_ptr<Job> job;
+        // The job that ran stops being the running one for the supervisor under the same lock
+        // that takes the next one, and is destroyed outside it: one trip through the mailbox's
+        // lock per job, which every post() takes too.
+        std::unique_ptr<Job> ran = std::move(job);
         {
             std::unique_lock lock(mutex);
+            runningJob = nullptr;
             if (urgentJobs.empty() && ordinaryJobs.empty()) {
+                if (ran) {
+                    lock.unlock();
+                    continue; // destroys it before the thread waits or leaves
+                }
                 if (!accepting) {
                     return;
                 }
@@ -255,10 +264,9 @@ void InterpreterPrivate::loop()
             runningJob = job.get();
             ++runningSerial;
         }
+        ran.reset();
         Supervisor::arm();
         runJob(*job, false);
-        std::lock_guard lock(mutex);
-        runningJob = nullptr; // before the job goes: the supervisor reads it under this lock
     }
 }
 
