@@ -2,6 +2,8 @@
 
 #include "asynccalls.h"
 
+#include "callcontrol_p.h"
+
 #include "bridge/pluginerror.h"
 #include "bridge/pythonerror.h"
 #include "bridge/values.h"
@@ -18,18 +20,15 @@ namespace
 class AsyncCallWatcher : public Module::TaskWatcher
 {
 public:
-    AsyncCallWatcher(QPromise<QVariant> promise, std::shared_ptr<JobControl> control, const QString &pluginId, const QString &function)
-        : m_promise(std::move(promise))
-        , m_control(std::move(control))
-        , m_pluginId(pluginId)
-        , m_function(function)
+    explicit AsyncCallWatcher(std::shared_ptr<CallControl> control)
+        : m_control(std::move(control))
     {
     }
 
     ~AsyncCallWatcher() override
     {
         if (!m_completed) {
-            fail(PluginError(PluginError::Kind::Unloaded, m_pluginId, QStringLiteral("%1() did not finish: the plugin unloaded while it awaited").arg(m_function)));
+            fail(PluginError(PluginError::Kind::Unloaded, pluginId(), QStringLiteral("%1() did not finish: the plugin unloaded while it awaited").arg(function())));
         }
     }
 
@@ -40,43 +39,43 @@ public:
         }
         PyRef cancelled = PyRef::steal(PyObject_CallMethod(task, "cancelled", nullptr));
         if (!cancelled) {
-            fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
+            fail(takePythonError(PluginError::Kind::PythonException, pluginId()));
             return;
         }
         if (cancelled.get() == Py_True) {
-            if (m_promise.isCanceled()) {
-                complete(); // the caller cancelled before the poll noticed
+            if (m_control->isCancelRequested()) {
+                cancel(); // the caller cancelled before the poll noticed
             } else if (unloading) {
-                fail(PluginError(PluginError::Kind::Unloaded, m_pluginId, QStringLiteral("%1() was cancelled: the plugin unloaded while it awaited").arg(m_function)));
+                fail(PluginError(PluginError::Kind::Unloaded, pluginId(), QStringLiteral("%1() was cancelled: the plugin unloaded while it awaited").arg(function())));
             } else {
-                fail(PluginError(PluginError::Kind::Cancelled, m_pluginId, QStringLiteral("%1() was cancelled inside the plugin (asyncio.CancelledError)").arg(m_function)));
+                fail(PluginError(PluginError::Kind::Cancelled, pluginId(), QStringLiteral("%1() was cancelled inside the plugin (asyncio.CancelledError)").arg(function())));
             }
             return;
         }
         PyRef exception = PyRef::steal(PyObject_CallMethod(task, "exception", nullptr));
         if (!exception) {
-            fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
+            fail(takePythonError(PluginError::Kind::PythonException, pluginId()));
             return;
         }
         if (exception.get() != Py_None) {
             const bool interrupted = Module::isCancelled(exception.get());
             PyErr_SetRaisedException(exception.release());
-            fail(takePythonError(interrupted ? PluginError::Kind::Cancelled : PluginError::Kind::PythonException, m_pluginId));
+            fail(takePythonError(interrupted ? PluginError::Kind::Cancelled : PluginError::Kind::PythonException, pluginId()));
             return;
         }
         PyRef result = PyRef::steal(PyObject_CallMethod(task, "result", nullptr));
         QVariant value;
-        if (!result || !Values::fromPython(result.get(), &value, QStringLiteral("the result of %1()").arg(m_function))) {
-            fail(takePythonError(result ? PluginError::Kind::InvalidValue : PluginError::Kind::PythonException, m_pluginId));
+        if (!result || !Values::fromPython(result.get(), &value, QStringLiteral("the result of %1()").arg(function()))) {
+            fail(takePythonError(result ? PluginError::Kind::InvalidValue : PluginError::Kind::PythonException, pluginId()));
             return;
         }
-        m_promise.addResult(std::move(value));
-        complete();
+        m_completed = true;
+        m_control->succeed(std::move(value));
     }
 
     void notStarted() override
     {
-        fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
+        fail(takePythonError(PluginError::Kind::PythonException, pluginId()));
     }
 
     bool polls() const override
@@ -89,54 +88,55 @@ public:
         if (m_completed || m_expired) {
             return false;
         }
-        if (m_promise.isCanceled() || (m_control && m_control->isCancelRequested())) {
-            expire(JobControl::Expiry::Cancelled, QStringLiteral("the caller cancelled %1()").arg(m_function));
+        if (m_control->isCancelRequested()) {
+            m_expired = true;
+            cancel();
             return true;
         }
-        if (m_control && m_control->hasDeadline() && JobControl::Clock::now() >= m_control->deadline()) {
-            expire(JobControl::Expiry::TimedOut, QStringLiteral("%1() passed its deadline while it awaited; its task was cancelled").arg(m_function));
+        if (m_control->isSettled()) { // the supervisor ended the wait as the call became a task
+            m_completed = m_expired = true;
+            return true;
+        }
+        if (m_control->hasDeadline() && JobControl::Clock::now() >= m_control->deadline()) {
+            m_expired = true;
+            fail(PluginError(PluginError::Kind::TimedOut, pluginId(), QStringLiteral("%1() passed its deadline while it awaited; its task was cancelled").arg(function())));
             return true;
         }
         return false;
     }
 
 private:
-    // The caller's wait ends now, whatever the coroutine does with its CancelledError.
-    void expire(JobControl::Expiry why, const QString &detail)
+    const QString &pluginId() const
     {
-        m_expired = true;
-        if (why == JobControl::Expiry::TimedOut) {
-            fail(PluginError(PluginError::Kind::TimedOut, m_pluginId, detail));
-        } else {
-            complete(); // canceled by the caller already: ends without a value
-        }
+        return m_control->pluginId;
     }
-
+    const QString &function() const
+    {
+        return m_control->function;
+    }
     void fail(const PluginError &error)
     {
-        m_promise.setException(CallError(error));
-        complete();
+        m_completed = true;
+        m_control->fail(error);
     }
-
-    void complete()
+    // The caller cancelled: the future ends without a value, whatever the coroutine does with
+    // its CancelledError.
+    void cancel()
     {
         m_completed = true;
-        m_promise.finish();
+        m_control->cancel();
     }
 
-    QPromise<QVariant> m_promise;
-    std::shared_ptr<JobControl> m_control;
-    const QString m_pluginId;
-    const QString m_function;
+    const std::shared_ptr<CallControl> m_control;
     bool m_completed = false;
     bool m_expired = false; // the caller's wait ended: a cancel or the deadline
 };
 
 } // namespace
 
-int startAsyncCall(PyObject *awaitable, QPromise<QVariant> promise, std::shared_ptr<JobControl> control, const QString &pluginId, const QString &function)
+int startAsyncCall(PyObject *awaitable, std::shared_ptr<CallControl> control)
 {
-    PyRef task = PyRef::steal(Module::startTask(awaitable, std::make_unique<AsyncCallWatcher>(std::move(promise), std::move(control), pluginId, function)));
+    PyRef task = PyRef::steal(Module::startTask(awaitable, std::make_unique<AsyncCallWatcher>(std::move(control))));
     PyErr_Clear(); // on failure the watcher took the exception into the caller's error
     return 0;
 }

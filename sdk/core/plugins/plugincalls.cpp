@@ -4,6 +4,7 @@
 #include "pluginjobs.h"
 
 #include "asynccalls.h"
+#include "callcontrol_p.h"
 
 #include "bridge/pythonerror.h"
 #include "bridge/values.h"
@@ -61,119 +62,19 @@ PluginError notRun(Job::DiscardReason reason, const QString &pluginId, const QSt
     return PluginError(kind, pluginId, QStringLiteral("%1 did not run: %2").arg(what, detail));
 }
 
-/*
- * The caller's end of a call: its promise, and what the supervisor needs to cancel the call or
- * hold it to its deadline. Whoever settles first (the call, the supervisor, the interrupt)
- * reports; the others' results are dropped.
- */
-class CallControl : public JobControl
-{
-public:
-    CallControl(const QString &pluginId, const QString &function, std::chrono::milliseconds timeout, QPromise<QVariant> promise)
-        : pluginId(pluginId)
-        , function(function)
-        , timeout(timeout)
-        , promise(std::move(promise))
-        , future(this->promise.future())
-    {
-        if (timeout > std::chrono::milliseconds::zero()) {
-            setDeadline(Clock::now() + timeout);
-        }
-    }
-
-    bool isCancelRequested() const override
-    {
-        // An exception marks a future canceled too: only a caller's cancel() counts, before it settled.
-        return future.isCanceled() && !settled.load(std::memory_order_relaxed);
-    }
-    QString description() const override
-    {
-        return function + QLatin1String("()");
-    }
-    int interrupt(Expiry why, const QString &where) override
-    {
-        if (why == Expiry::TimedOut) {
-            fail(timedOut(QStringLiteral("interrupted at %1").arg(where.isEmpty() ? QStringLiteral("an unknown place") : where)));
-        } else {
-            cancel();
-        }
-        Module::raise(PluginError(PluginError::Kind::Cancelled,
-                                  pluginId,
-                                  why == Expiry::TimedOut ? QStringLiteral("%1() passed its deadline of %2 ms").arg(function).arg(timeout.count())
-                                                          : QStringLiteral("the caller cancelled %1()").arg(function)));
-        return -1;
-    }
-    void expire(Expiry why, const QString &detail) override
-    {
-        if (why == Expiry::TimedOut) {
-            fail(timedOut(detail));
-        } else {
-            cancel();
-        }
-    }
-
-    bool claim()
-    {
-        return !handedOff && !settled.exchange(true);
-    }
-    void succeed(QVariant value)
-    {
-        if (claim()) {
-            promise.addResult(std::move(value));
-            promise.finish();
-        }
-    }
-    void fail(const PluginError &error)
-    {
-        if (claim()) {
-            promise.setException(CallError(error));
-            promise.finish();
-        }
-    }
-    void cancel()
-    {
-        if (claim()) {
-            promise.finish(); // canceled by the caller already: ends without a value
-        }
-    }
-    // For an `async def` export: its task completes the promise from now on.
-    QPromise<QVariant> handOff()
-    {
-        handedOff = true;
-        return std::move(promise);
-    }
-
-    const QString pluginId;
-    const QString function;
-    const std::chrono::milliseconds timeout;
-
-private:
-    PluginError timedOut(const QString &detail) const
-    {
-        return PluginError(PluginError::Kind::TimedOut, pluginId, QStringLiteral("%1() did not return within %2 ms: %3").arg(function).arg(timeout.count()).arg(detail));
-    }
-
-    QPromise<QVariant> promise;
-    const QFuture<QVariant> future; // never moved: isCancelRequested() reads it from the supervisor's thread
-    std::atomic<bool> settled{false};
-    bool handedOff = false; // interpreter thread only
-};
-
-class CallJob : public Job
+class CallJob final : public Job
 {
 public:
     CallJob(const QString &pluginId, const QString &function, const QVariantList &arguments, Kind kind, QPromise<QVariant> promise, std::chrono::milliseconds timeout)
         : Job(kind)
-        , m_pluginId(pluginId)
-        , m_function(function)
         , m_arguments(arguments)
         , m_control(std::make_shared<CallControl>(pluginId, function, timeout, std::move(promise)))
     {
     }
 
-    JobControl *control() const override
+    std::shared_ptr<JobControl> control() const override
     {
-        return m_control.get();
+        return m_control;
     }
     QString description() const override
     {
@@ -188,7 +89,7 @@ public:
         }
         PluginContext *context = PluginContext::of(interpreter);
         if (!context || !context->module) {
-            fail(notLoaded(context, m_pluginId));
+            fail(notLoaded(context, pluginId()));
             return 0;
         }
         PyRef function = lookUp(*context);
@@ -197,16 +98,16 @@ public:
         }
         PyRef arguments = PyRef::steal(Values::toPythonTuple(m_arguments, QStringLiteral("args")));
         if (!arguments) {
-            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+            fail(takePythonError(PluginError::Kind::InvalidValue, pluginId()));
             return 0;
         }
         PyRef returned = PyRef::steal(PyObject_Call(function.get(), arguments.get(), nullptr));
         if (!returned) {
-            fail(takePythonError(PluginError::Kind::PythonException, m_pluginId));
+            fail(takePythonError(PluginError::Kind::PythonException, pluginId()));
             return 0;
         }
         if (Module::isAwaitable(returned.get())) { // an `async def` export: it completes from its task
-            return startAsyncCall(returned.get(), m_control->handOff(), m_control, m_pluginId, m_function);
+            return startAsyncCall(returned.get(), m_control);
         }
         QVariant value;
         // The position is only spelled out for the error message: formatting it for every call
@@ -214,8 +115,8 @@ public:
         // raises what the first one did, naming the position.
         if (!Values::fromPython(returned.get(), &value, QString())) {
             PyErr_Clear();
-            if (!Values::fromPython(returned.get(), &value, QStringLiteral("the result of %1()").arg(m_function))) {
-                fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+            if (!Values::fromPython(returned.get(), &value, QStringLiteral("the result of %1()").arg(functionName()))) {
+                fail(takePythonError(PluginError::Kind::InvalidValue, pluginId()));
                 return 0;
             }
         }
@@ -225,15 +126,25 @@ public:
 
     void discard(DiscardReason reason, const QString &detail) override
     {
-        fail(notRun(reason, m_pluginId, m_function + QLatin1String("()"), detail));
+        fail(notRun(reason, pluginId(), functionName() + QLatin1String("()"), detail));
     }
 
 private:
+    const QString &pluginId() const
+    {
+        return m_control->pluginId;
+    }
+    const QString &functionName() const
+    {
+        return m_control->function;
+    }
+
     PyRef lookUp(PluginContext &context)
     {
-        PyObject *name = context.nameObject(m_function); // borrowed
+        const QString &functionName = this->functionName();
+        PyObject *name = context.nameObject(functionName); // borrowed
         if (!name) {
-            fail(takePythonError(PluginError::Kind::InvalidValue, m_pluginId));
+            fail(takePythonError(PluginError::Kind::InvalidValue, pluginId()));
             return PyRef();
         }
         // The export first: building the list of exports is only worth it for the error message.
@@ -248,18 +159,18 @@ private:
             for (const Module::ExportInfo &exported : exports) {
                 names.append(exported.name);
             }
-            fail(PluginError(PluginError::Kind::NotFound, m_pluginId, QStringLiteral("no export '%1'; it exports: %2").arg(m_function, listOrNone(names))));
+            fail(PluginError(PluginError::Kind::NotFound, pluginId(), QStringLiteral("no export '%1'; it exports: %2").arg(functionName, listOrNone(names))));
             return PyRef();
         }
         // A plugin that exports nothing keeps the calling convention from before @pluginhost.export.
         PyRef function;
-        if (!m_function.startsWith(QLatin1Char('_'))) {
+        if (!functionName.startsWith(QLatin1Char('_'))) {
             function = moduleAttribute(context.module.get(), name);
         }
         if (!function || !PyCallable_Check(function.get()) || PyType_Check(function.get()) || PyModule_Check(function.get())) {
             fail(PluginError(PluginError::Kind::NotFound,
-                             m_pluginId,
-                             QStringLiteral("no function '%1'; it has: %2").arg(m_function, listOrNone(callableNames(context.module.get())))));
+                             pluginId(),
+                             QStringLiteral("no function '%1'; it has: %2").arg(functionName, listOrNone(callableNames(context.module.get())))));
             return PyRef();
         }
         return function;
@@ -286,8 +197,6 @@ private:
         m_control->fail(error);
     }
 
-    const QString m_pluginId;
-    const QString m_function;
     const QVariantList m_arguments;
     const std::shared_ptr<CallControl> m_control;
 };

@@ -761,9 +761,9 @@ public:
     {
         m_control->answer(QStringLiteral("not running: %1").arg(detail));
     }
-    JobControl *control() const override
+    std::shared_ptr<JobControl> control() const override
     {
-        return m_control.get();
+        return m_control;
     }
     QString description() const override
     {
@@ -848,23 +848,23 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
             watch.interrupt = Watch::Interrupt::None;
             watch.lastSeen.clear();
         }
-        if (JobControl *control = runningJob->control()) {
+        if (const std::shared_ptr<JobControl> control = runningJob->control()) {
             if (watch.interrupt == Watch::Interrupt::None) {
                 const bool cancelled = control->isCancelRequested();
                 if (cancelled || control->deadline() <= now) {
                     const auto why = cancelled ? JobControl::Expiry::Cancelled : JobControl::Expiry::TimedOut;
-                    postUrgent(std::make_unique<InterruptJob>(this, runningSerial, control->shared_from_this(), why));
+                    postUrgent(std::make_unique<InterruptJob>(this, runningSerial, control, why));
                     watch.interrupt = Watch::Interrupt::Posted;
                     watch.interruptedAt = now;
                     if (cancelled) {
-                        actions.expiries.push_back({control->shared_from_this(), nullptr, why, QString()}); // the caller learns at once
+                        actions.expiries.push_back({control, nullptr, why, QString()}); // the caller learns at once
                     }
                 } else if (control->hasDeadline()) {
                     next = std::min(next, control->deadline());
                 }
             } else if (watch.interrupt == Watch::Interrupt::Posted && now - watch.interruptedAt >= Supervisor::interruptGrace) {
                 watch.interrupt = Watch::Interrupt::Expired;
-                actions.expiries.push_back({control->shared_from_this(), nullptr, JobControl::Expiry::TimedOut, blockedDetail(now)});
+                actions.expiries.push_back({control, nullptr, JobControl::Expiry::TimedOut, blockedDetail(now)});
             }
         }
         if (now - watch.since >= Supervisor::probeInterval && !watch.probeOutstanding && now - watch.probedAt >= Supervisor::probeInterval) {
@@ -892,7 +892,7 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
                 break;
             }
             for (std::unique_ptr<Job> &job : *queue) {
-                JobControl *control = job->control();
+                const std::shared_ptr<JobControl> control = job->control();
                 if (!control) {
                     continue;
                 }

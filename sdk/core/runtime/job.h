@@ -18,7 +18,7 @@ class Interpreter;
  * caller gave up, the deadline, and a way to end the caller's wait while the job runs or is
  * stuck. A job shares it (Job::control()); it outlives the job as long as someone holds it.
  */
-class PLUGINHOSTCORE_EXPORT JobControl : public std::enable_shared_from_this<JobControl>
+class PLUGINHOSTCORE_EXPORT JobControl
 {
 public:
     using Clock = std::chrono::steady_clock;
@@ -108,12 +108,12 @@ public:
     /// The job will never run. Any thread, no GIL held.
     virtual void discard(DiscardReason reason, const QString &detail) = 0;
 
-    /// The job's control, for jobs that can be cancelled or have a deadline; nullptr otherwise.
-    /// Valid as long as the job; the supervisor keeps it longer through shared_from_this().
+    /// The job's control, for jobs that can be cancelled or have a deadline; null otherwise.
+    /// The supervisor keeps it beyond the job while it ends the caller's wait.
     /// A queued job whose control is cancelled or past its deadline is dropped by the supervisor:
     /// neither run() nor discard() is called, the control's expire() is, and the job is
     /// destroyed on the supervisor's thread without any GIL (so it must hold no Python object).
-    virtual JobControl *control() const
+    virtual std::shared_ptr<JobControl> control() const
     {
         return nullptr;
     }
