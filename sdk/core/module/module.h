@@ -56,6 +56,9 @@ PLUGINHOSTCORE_EXPORT QStringList subscriptions();
  * Returns how many handlers ran.
  */
 PLUGINHOSTCORE_EXPORT int deliverEvent(const QString &event, const QVariant &payload, const QString &sender);
+/// The same for `module` (installedModule()), with the event's name and the sender as str
+/// objects the caller keeps from one delivery to the next.
+PLUGINHOSTCORE_EXPORT int deliverEvent(PyObject *module, const QString &event, PyObject *eventName, const QVariant &payload, PyObject *sender);
 
 /// Whether `exception` is a pluginhost.Cancelled (of the calling interpreter's module).
 PLUGINHOSTCORE_EXPORT bool isCancelled(PyObject *exception);

@@ -81,7 +81,7 @@ PyObject *createTransactionType(PyObject *module);
 PyObject *createBufferType(PyObject *module);
 
 // A new pluginhost.Event, or nullptr with an exception set.
-PyObject *newEvent(ModuleState *state, const QString &name, PyObject *payload, const QString &sender);
+PyObject *newEvent(ModuleState *state, PyObject *name, PyObject *payload, PyObject *sender);
 
 // A new stream that writes whole lines to the plugin's log at `level`.
 PyObject *newStream(ModuleState *state, HostServices::LogLevel level);

@@ -395,20 +395,16 @@ PyObject *createStreamType(PyObject *module)
     return PyType_FromModuleAndSpec(module, &stream_spec, nullptr);
 }
 
-PyObject *newEvent(ModuleState *state, const QString &name, PyObject *payload, const QString &sender)
+PyObject *newEvent(ModuleState *state, PyObject *name, PyObject *payload, PyObject *sender)
 {
     auto *event = PyObject_GC_New(EventObject, reinterpret_cast<PyTypeObject *>(state->eventType));
     if (!event) {
         return nullptr;
     }
-    event->name = Values::fromQString(name);
+    event->name = Py_NewRef(name);
     event->payload = Py_NewRef(payload);
-    event->sender = Values::fromQString(sender);
+    event->sender = Py_NewRef(sender);
     PyObject_GC_Track(event);
-    if (!event->name || !event->sender) {
-        Py_DECREF(event);
-        return nullptr;
-    }
     return reinterpret_cast<PyObject *>(event);
 }
 

@@ -684,19 +684,26 @@ private:
 int deliverEvent(const QString &event, const QVariant &payload, const QString &sender)
 {
     PyRef module = currentModule();
-    if (!module) {
+    PyRef eventName = module ? PyRef::steal(Values::fromQString(event)) : PyRef();
+    PyRef senderName = eventName ? PyRef::steal(Values::fromQString(sender)) : PyRef();
+    if (!senderName) {
+        PyErr_Clear();
         return 0;
     }
-    ModuleState *state = stateOf(module.get());
-    PyRef key = PyRef::steal(Values::fromQString(event));
-    PyObject *handlers = key ? PyDict_GetItemWithError(state->handlers, key.get()) : nullptr; // borrowed
+    return deliverEvent(module.get(), event, eventName.get(), payload, senderName.get());
+}
+
+int deliverEvent(PyObject *module, const QString &event, PyObject *eventName, const QVariant &payload, PyObject *sender)
+{
+    ModuleState *state = stateOf(module);
+    PyObject *handlers = PyDict_GetItemWithError(state->handlers, eventName); // borrowed
     if (!handlers) {
         PyErr_Clear();
         return 0;
     }
     PyRef snapshot = PyRef::steal(PyList_GetSlice(handlers, 0, PyList_GET_SIZE(handlers))); // a handler may subscribe more
     PyRef payloadObject = PyRef::steal(Values::toPython(payload, QStringLiteral("payload")));
-    PyRef eventObject = payloadObject ? PyRef::steal(newEvent(state, event, payloadObject.get(), sender)) : PyRef();
+    PyRef eventObject = payloadObject ? PyRef::steal(newEvent(state, eventName, payloadObject.get(), sender)) : PyRef();
     if (!snapshot || !eventObject) {
         PyErr_Clear();
         return 0;

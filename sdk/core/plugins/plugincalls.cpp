@@ -226,10 +226,19 @@ public:
 
     int run(Interpreter &interpreter) override
     {
-        const PluginContext *context = PluginContext::of(interpreter);
-        if (context && context->module) {
-            Module::deliverEvent(m_event, m_payload, m_sender);
+        PluginContext *context = PluginContext::of(interpreter);
+        if (!context || !context->module || !context->pluginhostModule) {
+            return 0;
         }
+        // Both kept: the second lookup may empty the cache the first one's object is in.
+        const PyRef event = PyRef::borrow(context->nameObject(m_event));
+        const PyRef sender = event ? PyRef::borrow(context->nameObject(m_sender)) : PyRef();
+        if (!sender) {
+            qCWarning(PLUGINHOST_PLUGINS) << "event" << m_event << "from" << m_sender << "not delivered to" << m_pluginId << ": its name cannot be a Python str";
+            PyErr_Clear();
+            return 0;
+        }
+        Module::deliverEvent(context->pluginhostModule.get(), m_event, event.get(), m_payload, sender.get());
         return 0;
     }
 
