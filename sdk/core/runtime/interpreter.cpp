@@ -59,12 +59,7 @@ thread_local Interpreter *t_current = nullptr;
 constexpr int unknownGil = -2; // not read back from CPython yet
 
 // How long a pending call may stay unrun before the doorbell rings again (CPython 3.12 only).
-constexpr qint64 pendingCallRearmAfterNs = 20'000'000;
-
-qint64 monotonicNs()
-{
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+constexpr auto pendingCallRingAgainAfter = std::chrono::milliseconds(20);
 } // namespace
 
 std::unique_ptr<Job> Job::fromFunctions(Kind kind, std::function<int(Interpreter &)> run, std::function<void(DiscardReason, const QString &)> discard)
@@ -107,8 +102,7 @@ public:
     QString creationError;
 
     std::atomic<bool> pendingCallArmed{false};
-    std::atomic<qint64> pendingCallArmedAt{0};
-    std::atomic<qint64> pendingCallWaitingSince{0}; // not moved by re-arming: how long it has gone unanswered
+    quint64 pendingCallArmings = 0; // under `mutex`: the supervisor tells one arming from the next
     std::atomic<qint64> interpreterId{-1};
     std::atomic<bool> busy{false};
     std::atomic<bool> ownGil{true};
@@ -133,6 +127,11 @@ public:
         bool probeOutstanding = false;
         Supervisor::Clock::time_point probedAt;
         QString lastSeen; // innermost frame at the last probe answered during `serial`, or empty
+        // The pending call the supervisor sees armed: since when (blocked, once it waited
+        // blockedAfter), and when it last rang it (CPython 3.12 re-rings a stalled one).
+        quint64 arming = 0;
+        Supervisor::Clock::time_point armedSince;
+        Supervisor::Clock::time_point rungAt;
         Supervisor::Clock::time_point lastSeenAt;
         Interpreter::Activity activity;
     } watch;
@@ -353,22 +352,14 @@ bool InterpreterPrivate::runIdleHandler(std::unique_lock<std::mutex> &lock)
 
 void InterpreterPrivate::armPendingCall()
 {
-    if (!alive) {
-        return; // the loop picks the job up once the interpreter exists
+    // No clock read here: this is on the path of every interrupt job, and the supervisor
+    // times how long the call waits from the arming it first sees (a tick late at most).
+    if (!alive || pendingCallArmed.exchange(true)) {
+        return; // the loop picks the job up once the interpreter exists; or it is rung already
     }
-    const qint64 now = monotonicNs();
-    if (pendingCallArmed.exchange(true)) {
-        if (!Shim::pendingCallsMayStall || now - pendingCallArmedAt.load() < pendingCallRearmAfterNs) {
-            return;
-        }
-    }
-    pendingCallArmedAt = now;
-    if (pendingCallWaitingSince.load() == 0) {
-        pendingCallWaitingSince = now;
-    }
+    ++pendingCallArmings;
     if (!Shim::addPendingCall(interpreterState, &InterpreterPrivate::onPendingCall, this)) {
         pendingCallArmed = false;
-        pendingCallWaitingSince = 0;
         qCWarning(PLUGINHOST_RUNTIME) << "the pending-call queue of" << config.name
                                       << "is full; its interrupt jobs wait until the running call returns";
     }
@@ -378,7 +369,6 @@ int InterpreterPrivate::onPendingCall(void *argument)
 {
     auto *d = static_cast<InterpreterPrivate *>(argument);
     d->pendingCallArmed = false;
-    d->pendingCallWaitingSince = 0;
     if (PyThreadState_Get() != d->threadState) {
         // A thread the plugin started picked the call up, but only the interpreter's own
         // thread runs jobs: ring again so that it gets its turn.
@@ -824,9 +814,19 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
     if (!alive) {
         return Clock::time_point::max();
     }
-    if constexpr (Shim::pendingCallsMayStall) {
-        if (pendingCallArmed && !idle && !urgentJobs.empty()) {
-            armPendingCall(); // re-rings only once the call has waited pendingCallRearmAfterNs
+    Clock::time_point armedSince = Clock::time_point::min();
+    if (pendingCallArmed) {
+        if (watch.arming != pendingCallArmings) {
+            watch.arming = pendingCallArmings;
+            watch.armedSince = now;
+            watch.rungAt = now;
+        }
+        armedSince = watch.armedSince;
+        if constexpr (Shim::pendingCallsMayStall) {
+            if (!idle && !urgentJobs.empty() && now - watch.rungAt >= pendingCallRingAgainAfter) {
+                watch.rungAt = now;
+                Shim::addPendingCall(interpreterState, &InterpreterPrivate::onPendingCall, this);
+            }
         }
     }
     Clock::time_point next = Clock::time_point::max();
@@ -875,9 +875,8 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
         if (now - watch.since >= config.busyBudget) {
             busySince = watch.since;
         }
-        const qint64 waitingSince = pendingCallWaitingSince;
-        if (waitingSince && !sleeping && Clock::time_point(std::chrono::nanoseconds(waitingSince)) + Supervisor::blockedAfter <= now) {
-            blockedSince = Clock::time_point(std::chrono::nanoseconds(waitingSince));
+        if (armedSince != Clock::time_point::min() && !sleeping && armedSince + Supervisor::blockedAfter <= now) {
+            blockedSince = armedSince;
         }
 
         // Queued jobs whose caller gave up or whose deadline passed, once the running job has
