@@ -117,6 +117,9 @@ private:
 
     // The watch thread: acts on an overrun. Returns when to look again; nullopt once done.
     std::optional<Clock::time_point> check(Clock::time_point now);
+    // When the current phase runs out of time (before any Cancelled was sent).
+    Clock::time_point deadline() const;
+    Clock::time_point phaseDeadline() const; // m_mutex held
     void interrupt(Phase phase);
     QString finishedSnapshot() const; // m_mutex held
     void quarantine(const QString &reason);
