@@ -157,7 +157,7 @@ QString formatTable(const std::vector<Result> &results)
     return table + QLatin1Char('\n');
 }
 
-QByteArray toJson(const QString &pythonVersion, const QString &gil, const std::vector<Result> &results)
+QByteArray toJson(const QString &pythonVersion, const QString &gil, const QString &malloc, const std::vector<Result> &results)
 {
     // Written by hand rather than through QJsonObject, which sorts keys: the fields keep
     // the order issue 6 gives them.
@@ -173,7 +173,7 @@ QByteArray toJson(const QString &pythonVersion, const QString &gil, const std::v
                     + ", \"baseline_value\": " + encode(result.baseline ? QJsonValue(result.baseline->median) : QJsonValue())
                     + ", \"ratio\": " + encode(ratio ? QJsonValue(*ratio) : QJsonValue()) + '}');
     }
-    return "{\"python\": " + encode(pythonVersion) + ", \"gil\": " + encode(gil) + ", \"results\": [\n" + rows.join(",\n") + "\n]}\n";
+    return "{\"python\": " + encode(pythonVersion) + ", \"gil\": " + encode(gil) + ", \"malloc\": " + encode(malloc) + ", \"results\": [\n" + rows.join(",\n") + "\n]}\n";
 }
 
 qint64 residentKib(qint64 pid, const char *field)

@@ -110,7 +110,8 @@ struct Measurement {
 
 QString formatTable(const std::vector<Result> &results);
 /// {"python": …, "gil": …, "results": [{"name", "value", "unit", "baseline_name", "baseline_value", "ratio"}, …]}
-QByteArray toJson(const QString &pythonVersion, const QString &gil, const std::vector<Result> &results);
+// `malloc`: the C allocator the process ran on (cAllocator()), beside the fields.
+QByteArray toJson(const QString &pythonVersion, const QString &gil, const QString &malloc, const std::vector<Result> &results);
 
 /// A field of /proc/<pid>/status in KiB, VmRSS unless told (the calling process for pid 0), or -1.
 qint64 residentKib(qint64 pid = 0, const char *field = "VmRSS");

@@ -56,6 +56,19 @@ QString loadAverage()
     return QString::fromLatin1(file.readAll()).section(QLatin1Char(' '), 0, 2);
 }
 
+// The C allocator: glibc's, or one preloaded (scripts/run-benchmarks --malloc jemalloc). Pipelined
+// calls free on one thread what another allocated, which glibc serialises on its arena lock.
+QString cAllocator()
+{
+    const QString preloaded = qEnvironmentVariable("LD_PRELOAD");
+    for (const char *name : {"jemalloc", "mimalloc", "tcmalloc"}) {
+        if (preloaded.contains(QLatin1String(name))) {
+            return QLatin1String(name);
+        }
+    }
+    return QStringLiteral("glibc");
+}
+
 // "own" or "shared": what a loaded minimal plugin really got (3.12 cannot tell; then what was asked).
 QString pluginGil(const Settings &settings)
 {
@@ -174,12 +187,13 @@ int main(int argc, char **argv)
         QCoreApplication::processEvents();
     }
 
-    std::printf("PluginHost %s, CPython %s, GIL %s, allocator %s, %d CPUs, load average %s before and %s after\n"
+    std::printf("PluginHost %s, CPython %s, GIL %s, allocator %s, C allocator %s, %d CPUs, load average %s before and %s after\n"
                 "Values are medians, [IQR] the interquartile range; ratio = value / baseline value\n\n%s",
                 PLUGINHOST_VERSION_STRING,
                 qPrintable(PluginHost::Runtime::pythonVersion()),
                 qPrintable(gil),
                 systemAllocator ? "malloc" : "pymalloc",
+                qPrintable(cAllocator()),
                 usableCpuCount(),
                 qPrintable(loadBefore),
                 qPrintable(loadAverage()),
@@ -187,7 +201,7 @@ int main(int argc, char **argv)
 
     if (parser.isSet(jsonOption)) {
         QFile json(parser.value(jsonOption));
-        if (!json.open(QIODevice::WriteOnly | QIODevice::Truncate) || json.write(toJson(PluginHost::Runtime::pythonVersion(), gil, results)) < 0) {
+        if (!json.open(QIODevice::WriteOnly | QIODevice::Truncate) || json.write(toJson(PluginHost::Runtime::pythonVersion(), gil, cAllocator(), results)) < 0) {
             std::fprintf(stderr, "cannot write %s: %s\n", qPrintable(json.fileName()), qPrintable(json.errorString()));
             return 1;
         }
