@@ -127,12 +127,12 @@ public:
         bool probeOutstanding = false;
         Supervisor::Clock::time_point probedAt;
         QString lastSeen; // innermost frame at the last probe answered during `serial`, or empty
+        Supervisor::Clock::time_point lastSeenAt;
         // The pending call the supervisor sees armed: since when (blocked, once it waited
         // blockedAfter), and when it last rang it (CPython 3.12 re-rings a stalled one).
         quint64 arming = 0;
         Supervisor::Clock::time_point armedSince;
         Supervisor::Clock::time_point rungAt;
-        Supervisor::Clock::time_point lastSeenAt;
         Interpreter::Activity activity;
     } watch;
     Supervisor::Clock::time_point supervise(Supervisor::Clock::time_point now, Supervisor::Actions &actions) override;
