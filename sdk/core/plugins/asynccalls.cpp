@@ -27,14 +27,14 @@ public:
 
     ~AsyncCallWatcher() override
     {
-        if (!m_completed) {
+        if (!m_control->isSettled()) {
             fail(PluginError(PluginError::Kind::Unloaded, pluginId(), QStringLiteral("%1() did not finish: the plugin unloaded while it awaited").arg(function())));
         }
     }
 
     void finished(PyObject *task, bool unloading) override
     {
-        if (m_completed) {
+        if (m_control->isSettled()) {
             return; // cancelled or timed out: the caller has its answer
         }
         PyRef cancelled = PyRef::steal(PyObject_CallMethod(task, "cancelled", nullptr));
@@ -69,7 +69,6 @@ public:
             fail(takePythonError(result ? PluginError::Kind::InvalidValue : PluginError::Kind::PythonException, pluginId()));
             return;
         }
-        m_completed = true;
         m_control->succeed(std::move(value));
     }
 
@@ -85,7 +84,7 @@ public:
 
     bool poll() override
     {
-        if (m_completed || m_expired) {
+        if (m_expired) {
             return false;
         }
         if (m_control->isCancelRequested()) {
@@ -94,7 +93,7 @@ public:
             return true;
         }
         if (m_control->isSettled()) { // the supervisor ended the wait as the call became a task
-            m_completed = m_expired = true;
+            m_expired = true;
             return true;
         }
         if (m_control->hasDeadline() && JobControl::Clock::now() >= m_control->deadline()) {
@@ -116,20 +115,17 @@ private:
     }
     void fail(const PluginError &error)
     {
-        m_completed = true;
         m_control->fail(error);
     }
     // The caller cancelled: the future ends without a value, whatever the coroutine does with
     // its CancelledError.
     void cancel()
     {
-        m_completed = true;
         m_control->cancel();
     }
 
     const std::shared_ptr<CallControl> m_control;
-    bool m_completed = false;
-    bool m_expired = false; // the caller's wait ended: a cancel or the deadline
+    bool m_expired = false; // the task was given up: a cancel, the deadline or the supervisor
 };
 
 } // namespace
