@@ -3,10 +3,12 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QProcess>
 #include <QRegularExpression>
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace Bench
 {
@@ -174,6 +176,23 @@ QByteArray toJson(const QString &pythonVersion, const QString &gil, const QStrin
                     + ", \"ratio\": " + encode(ratio ? QJsonValue(*ratio) : QJsonValue()) + '}');
     }
     return "{\"python\": " + encode(pythonVersion) + ", \"gil\": " + encode(gil) + ", \"malloc\": " + encode(malloc) + ", \"results\": [\n" + rows.join(",\n") + "\n]}\n";
+}
+
+QString runProbe(const Settings &settings, const QString &option, const QString &mode, const QString &pluginsRoot, std::chrono::milliseconds timeout, const QString &what)
+{
+    QProcess probe;
+    probe.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    QStringList arguments{option, mode, QStringLiteral("--rss-plugins"), pluginsRoot};
+    if (settings.systemAllocator) {
+        arguments.append(QStringLiteral("--system-allocator"));
+    }
+    probe.start(settings.selfExecutable, arguments);
+    if (!probe.waitForFinished(int(timeout.count())) || probe.exitStatus() != QProcess::NormalExit || probe.exitCode() != 0) {
+        probe.kill();
+        probe.waitForFinished();
+        throw std::runtime_error(QStringLiteral("the %1 %2 failed (exit code %3)").arg(mode, what).arg(probe.exitCode()).toStdString());
+    }
+    return QString::fromUtf8(probe.readAllStandardOutput()).trimmed().section(QLatin1Char('\n'), -1);
 }
 
 qint64 residentKib(qint64 pid, const char *field)

@@ -109,9 +109,14 @@ struct Measurement {
 };
 
 QString formatTable(const std::vector<Result> &results);
-/// {"python": …, "gil": …, "results": [{"name", "value", "unit", "baseline_name", "baseline_value", "ratio"}, …]}
-// `malloc`: the C allocator the process ran on (cAllocator()), beside the issue's fields.
+/// {"python": …, "gil": …, "malloc": …, "results": [{"name", "value", "unit", "baseline_name", "baseline_value", "ratio"}, …]};
+/// `malloc` is the C allocator the process ran on, beside the fields issue 6 names.
 QByteArray toJson(const QString &pythonVersion, const QString &gil, const QString &malloc, const std::vector<Result> &results);
+
+/// Runs this program again in a fresh process, as `<option> <mode> --rss-plugins <pluginsRoot>`
+/// (with --system-allocator when set), and returns the last line it printed. Throws, naming
+/// `what` ("memory probe"), when it fails or outlasts `timeout`.
+QString runProbe(const Settings &settings, const QString &option, const QString &mode, const QString &pluginsRoot, std::chrono::milliseconds timeout, const QString &what);
 
 /// A field of /proc/<pid>/status in KiB, VmRSS unless told (the calling process for pid 0), or -1.
 qint64 residentKib(qint64 pid = 0, const char *field = "VmRSS");

@@ -10,7 +10,6 @@
 
 #include <QCoreApplication>
 #include <QDir>
-#include <QProcess>
 
 #include <cstdio>
 #include <memory>
@@ -98,20 +97,8 @@ LifecycleSamples sampleLifecycle(const Settings &settings, int repeat)
 // Runs this program again with --rss-probe; returns the KiB per plugin it printed.
 double probeResidentPerPlugin(const Settings &settings, const QString &mode, const QString &pluginsRoot)
 {
-    QProcess probe;
-    probe.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    QStringList arguments{QStringLiteral("--rss-probe"), mode, QStringLiteral("--rss-plugins"), pluginsRoot};
-    if (settings.systemAllocator) {
-        arguments.append(QStringLiteral("--system-allocator"));
-    }
-    probe.start(settings.selfExecutable, arguments);
-    if (!probe.waitForFinished(120'000) || probe.exitStatus() != QProcess::NormalExit || probe.exitCode() != 0) {
-        probe.kill();
-        probe.waitForFinished();
-        throw std::runtime_error(QStringLiteral("the %1 memory probe failed (exit code %2)").arg(mode).arg(probe.exitCode()).toStdString());
-    }
     bool ok = false;
-    const double value = QString::fromUtf8(probe.readAllStandardOutput()).trimmed().section(QLatin1Char('\n'), -1).toDouble(&ok);
+    const double value = runProbe(settings, QStringLiteral("--rss-probe"), mode, pluginsRoot, std::chrono::minutes(2), QStringLiteral("memory probe")).toDouble(&ok);
     if (!ok) {
         throw std::runtime_error(QStringLiteral("the %1 memory probe printed no number").arg(mode).toStdString());
     }

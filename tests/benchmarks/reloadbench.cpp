@@ -10,7 +10,6 @@
 
 #include <QCoreApplication>
 #include <QDir>
-#include <QProcess>
 
 #include <cstdio>
 #include <stdexcept>
@@ -82,19 +81,7 @@ private:
 // Runs this program again with --leak-probe; returns the KiB per cycle of each segment.
 std::vector<double> probeReloadLeak(const Settings &settings, const QString &mode, const QString &pluginsRoot)
 {
-    QProcess probe;
-    probe.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    QStringList arguments{QStringLiteral("--leak-probe"), mode, QStringLiteral("--rss-plugins"), pluginsRoot};
-    if (settings.systemAllocator) {
-        arguments.append(QStringLiteral("--system-allocator"));
-    }
-    probe.start(settings.selfExecutable, arguments);
-    if (!probe.waitForFinished(300'000) || probe.exitStatus() != QProcess::NormalExit || probe.exitCode() != 0) {
-        probe.kill();
-        probe.waitForFinished();
-        throw std::runtime_error(QStringLiteral("the %1 leak probe failed (exit code %2)").arg(mode).arg(probe.exitCode()).toStdString());
-    }
-    const QStringList fields = QString::fromUtf8(probe.readAllStandardOutput()).trimmed().section(QLatin1Char('\n'), -1).split(QLatin1Char(' '));
+    const QStringList fields = runProbe(settings, QStringLiteral("--leak-probe"), mode, pluginsRoot, std::chrono::minutes(5), QStringLiteral("leak probe")).split(QLatin1Char(' '));
     std::vector<double> perSegment;
     for (const QString &field : fields) {
         bool ok = false;
