@@ -4,6 +4,7 @@
 #include "runtime/pythonshim.h" // Python.h comes before any Qt header
 
 #include "futurehelpers.h"
+#include "loghelpers.h"
 #include "runtime/interpreter.h"
 
 #include <PluginHost/PluginManager>
@@ -15,7 +16,6 @@
 #include <QTest>
 
 #include <future>
-#include <mutex>
 
 using namespace PluginHost;
 using namespace PluginHost::Tests;
@@ -37,27 +37,14 @@ QVariant valueOf(Plugin *plugin, const QString &function, const QVariantList &ar
     return result.value();
 }
 
-// Log records of plugins, captured by a Qt message handler (and passed on to QTest's).
-struct LogCapture {
-    std::mutex mutex;
-    QStringList messages; // "category: message"
-    QtMessageHandler previous = nullptr;
-};
-LogCapture s_log;
-
-void captureMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
-{
-    if (context.category && qstrncmp(context.category, "pluginhost.", 11) == 0) {
-        std::lock_guard lock(s_log.mutex);
-        s_log.messages.append(QString::fromUtf8(context.category) + QStringLiteral(": ") + message);
-    }
-    s_log.previous(type, context, message);
-}
-
+// What was logged since the last call, as "category: message".
 QStringList takeLog()
 {
-    std::lock_guard lock(s_log.mutex);
-    return std::exchange(s_log.messages, {});
+    QStringList lines;
+    for (const LogEntry &entry : LogCapture::take()) {
+        lines.append(entry.category + QStringLiteral(": ") + entry.message);
+    }
+    return lines;
 }
 
 QVariantMap historyOf(Plugin *plugin)
@@ -100,7 +87,7 @@ private:
 void AsyncioTest::initTestCase()
 {
     QVERIFY(m_dataLocation.isValid());
-    s_log.previous = qInstallMessageHandler(captureMessage);
+    LogCapture::install("pluginhost.");
     m_manager = new PluginManager(this);
     m_manager->setDataLocation(m_dataLocation.path());
     m_manager->setProfileDirectory(m_dataLocation.path());
@@ -117,7 +104,7 @@ void AsyncioTest::cleanupTestCase()
 {
     QVERIFY(settle(m_manager->unloadAll()));
     delete m_manager;
-    qInstallMessageHandler(s_log.previous);
+    LogCapture::uninstall();
 }
 
 void AsyncioTest::init()

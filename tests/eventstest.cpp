@@ -2,6 +2,7 @@
 // to the host, plugin-to-plugin calls (with cycles and timeouts), logging, info, data folders,
 // state handed over on reload and translations, with real fixture plugins.
 #include "futurehelpers.h"
+#include "loghelpers.h"
 
 #include <PluginHost/PluginManager>
 
@@ -13,7 +14,6 @@
 #include <QTest>
 
 #include <algorithm>
-#include <mutex>
 
 using namespace PluginHost;
 using namespace PluginHost::Tests;
@@ -42,41 +42,15 @@ QVariantList callFromAlpha(Plugin *alpha, const QString &target, const QString &
     return valueOf(alpha, QStringLiteral("call_catching"), {target, function, QVariant(arguments), timeout}).toList();
 }
 
-struct LogEntry {
-    QtMsgType type;
-    QString category;
-    QString message;
-    QString file;
-    int line;
-};
-
-// Everything plugins log, captured by a Qt message handler (and passed on to QTest's).
-struct LogCapture {
-    std::mutex mutex;
-    QList<LogEntry> entries;
-    QtMessageHandler previous = nullptr;
-};
-LogCapture s_log;
-
-void captureMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
-{
-    if (context.category && qstrncmp(context.category, "pluginhost.plugin.", 18) == 0) {
-        std::lock_guard lock(s_log.mutex);
-        s_log.entries.append({type, QString::fromUtf8(context.category), message, QString::fromUtf8(context.file), context.line});
-    }
-    s_log.previous(type, context, message);
-}
-
+// What the plugins logged in `category` since the last call; the rest is dropped.
 QList<LogEntry> takeLog(const QString &category)
 {
-    std::lock_guard lock(s_log.mutex);
     QList<LogEntry> taken;
-    for (const LogEntry &entry : std::as_const(s_log.entries)) {
+    for (const LogEntry &entry : LogCapture::take()) {
         if (entry.category == category) {
             taken.append(entry);
         }
     }
-    s_log.entries.clear();
     return taken;
 }
 } // namespace
@@ -120,7 +94,7 @@ private:
 void EventsTest::initTestCase()
 {
     QVERIFY(m_dataLocation.isValid());
-    s_log.previous = qInstallMessageHandler(captureMessage);
+    LogCapture::install("pluginhost.plugin.");
     // Debug lines of plugins must reach the handler: that is what the log test looks at.
     QLoggingCategory::setFilterRules(QStringLiteral("pluginhost.plugin.*.debug=true"));
 
@@ -140,7 +114,7 @@ void EventsTest::cleanupTestCase()
 {
     QVERIFY(settle(m_manager->unloadAll()));
     delete m_manager;
-    qInstallMessageHandler(s_log.previous);
+    LogCapture::uninstall();
 }
 
 void EventsTest::init()
