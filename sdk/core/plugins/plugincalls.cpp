@@ -72,7 +72,7 @@ public:
     {
     }
 
-    std::shared_ptr<JobControl> control() const override
+    const std::shared_ptr<JobControl> &control() const override
     {
         return m_control;
     }
@@ -83,8 +83,8 @@ public:
 
     int run(Interpreter &interpreter) override
     {
-        if (m_control->isCancelRequested()) {
-            m_control->cancel();
+        if (call().isCancelRequested()) {
+            call().cancel();
             return 0;
         }
         PluginContext *context = PluginContext::of(interpreter);
@@ -107,7 +107,7 @@ public:
             return 0;
         }
         if (Module::isAwaitable(returned.get())) { // an `async def` export: it completes from its task
-            return startAsyncCall(returned.get(), m_control);
+            return startAsyncCall(returned.get(), std::static_pointer_cast<CallControl>(m_control));
         }
         QVariant value;
         // The position is only spelled out for the error message: formatting it for every call
@@ -120,7 +120,7 @@ public:
                 return 0;
             }
         }
-        m_control->succeed(std::move(value));
+        call().succeed(std::move(value));
         return 0;
     }
 
@@ -132,11 +132,11 @@ public:
 private:
     const QString &pluginId() const
     {
-        return m_control->pluginId;
+        return call().pluginId;
     }
     const QString &functionName() const
     {
-        return m_control->function;
+        return call().function;
     }
 
     PyRef lookUp(PluginContext &context)
@@ -194,11 +194,16 @@ private:
 
     void fail(const PluginError &error)
     {
-        m_control->fail(error);
+        call().fail(error);
+    }
+
+    CallControl &call() const
+    {
+        return static_cast<CallControl &>(*m_control);
     }
 
     const QVariantList m_arguments;
-    const std::shared_ptr<CallControl> m_control;
+    const std::shared_ptr<JobControl> m_control; // a CallControl
 };
 
 class EventJob : public Job

@@ -25,6 +25,12 @@ namespace PluginHost
 {
 
 Job::~Job() = default;
+
+const std::shared_ptr<JobControl> &Job::control() const
+{
+    static const std::shared_ptr<JobControl> none;
+    return none;
+}
 InterpreterContext::~InterpreterContext() = default;
 
 namespace
@@ -749,9 +755,9 @@ public:
     int run(Interpreter &) override;
     void discard(DiscardReason, const QString &detail) override
     {
-        m_control->answer(QStringLiteral("not running: %1").arg(detail));
+        snapshot().answer(QStringLiteral("not running: %1").arg(detail));
     }
-    std::shared_ptr<JobControl> control() const override
+    const std::shared_ptr<JobControl> &control() const override
     {
         return m_control;
     }
@@ -761,8 +767,13 @@ public:
     }
 
 private:
+    SnapshotControl &snapshot() const
+    {
+        return static_cast<SnapshotControl &>(*m_control);
+    }
+
     InterpreterPrivate *const m_interpreter;
-    const std::shared_ptr<SnapshotControl> m_control;
+    const std::shared_ptr<JobControl> m_control; // a SnapshotControl
 };
 } // namespace
 
@@ -773,7 +784,7 @@ int SnapshotJob::run(Interpreter &)
     {
         std::lock_guard lock(m_interpreter->mutex);
         if (m_interpreter->runningJob == this) {
-            m_control->answer(QStringLiteral("idle"));
+            snapshot().answer(QStringLiteral("idle"));
             return 0;
         }
         if (m_interpreter->runningJob) {
@@ -784,7 +795,7 @@ int SnapshotJob::run(Interpreter &)
         }
     }
     const QString stack = formatPythonStack();
-    m_control->answer(QStringLiteral("%1 (running for about %2 ms), at:\n%3")
+    snapshot().answer(QStringLiteral("%1 (running for about %2 ms), at:\n%3")
                           .arg(task.isEmpty() ? QStringLiteral("a job") : task)
                           .arg(ranFor)
                           .arg(stack.isEmpty() ? QStringLiteral("  (no Python frame)") : stack));
@@ -848,7 +859,7 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
             watch.interrupt = Watch::Interrupt::None;
             watch.lastSeen.clear();
         }
-        if (const std::shared_ptr<JobControl> control = runningJob->control()) {
+        if (const std::shared_ptr<JobControl> &control = runningJob->control()) {
             if (watch.interrupt == Watch::Interrupt::None) {
                 const bool cancelled = control->isCancelRequested();
                 if (cancelled || control->deadline() <= now) {
@@ -891,7 +902,7 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
                 break;
             }
             for (std::unique_ptr<Job> &job : *queue) {
-                const std::shared_ptr<JobControl> control = job->control();
+                const JobControl *control = job->control().get();
                 if (!control) {
                     continue;
                 }

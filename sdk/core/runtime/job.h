@@ -113,10 +113,8 @@ public:
     /// A queued job whose control is cancelled or past its deadline is dropped by the supervisor:
     /// neither run() nor discard() is called, the control's expire() is, and the job is
     /// destroyed on the supervisor's thread without any GIL (so it must hold no Python object).
-    virtual std::shared_ptr<JobControl> control() const
-    {
-        return nullptr;
-    }
+    /// A reference, not a copy: the supervisor asks it of every job of a held-up queue.
+    virtual const std::shared_ptr<JobControl> &control() const;
 
     /// What the job does, for the supervisor's messages ("greet()", "event 'tick'").
     virtual QString description() const

@@ -20,7 +20,7 @@ Supervisor::Watched::~Watched() = default;
 void Supervisor::Actions::run()
 {
     for (Expiry &expiry : expiries) {
-        const std::shared_ptr<JobControl> control = expiry.control ? expiry.control : expiry.job->control();
+        JobControl *control = expiry.control ? expiry.control.get() : expiry.job->control().get();
         control->expire(expiry.why, expiry.detail);
         expiry.job.reset();
     }
