@@ -15,6 +15,9 @@ namespace PluginHost
 class PluginRegistry;
 class QuarantineBook;
 
+// PluginManager::loadTimeout() unless the application chooses another.
+constexpr std::chrono::milliseconds defaultLoadTimeout = std::chrono::seconds(5);
+
 // What the Plugin (on its thread) and its jobs (on the interpreter's thread) share.
 struct PluginShared {
     explicit PluginShared(const PluginMetaData &data)
@@ -62,6 +65,7 @@ struct PluginShared {
     // reports. `owner` is cleared when the Plugin goes, so that no signal is queued to it after.
     Plugin *owner = nullptr;
     std::chrono::milliseconds busyBudget{1000};
+    std::chrono::milliseconds loadTimeout = defaultLoadTimeout; // 0: none
     int mailboxCapacity = 10000;
     PluginActivity activity;
     // From the supervisor's thread: `from` reported `activity`. Queues activityChanged().

@@ -178,6 +178,106 @@ void publishInterface(PluginShared &shared, quint64 generation, const QList<Plug
     }
 }
 
+// The load's deadline (PluginManager::setLoadTimeout()) and its one answer: whoever settles
+// first, the load itself or the supervisor, reports; the other's result is dropped.
+class LoadControl final : public JobControl
+{
+public:
+    LoadControl(std::shared_ptr<PluginShared> shared,
+                std::shared_ptr<PluginRegistry> registry,
+                quint64 generation,
+                bool reload,
+                QPromise<CallResult> promise)
+        : m_shared(std::move(shared))
+        , m_registry(std::move(registry))
+        , m_generation(generation)
+        , m_reload(reload)
+        , m_timeout(m_shared->loadTimeout)
+        , m_promise(std::move(promise))
+    {
+    }
+
+    // The load begins (after the instance it replaces has ended): its time starts now.
+    void start()
+    {
+        if (m_timeout > std::chrono::milliseconds::zero()) {
+            setDeadline(Clock::now() + m_timeout);
+        }
+    }
+
+    bool isCancelRequested() const override
+    {
+        return false; // a load is ended by unload() or its deadline, not through its future
+    }
+    QString description() const override
+    {
+        return QStringLiteral("the load (import and on_load())");
+    }
+    int interrupt(Expiry, const QString &where) override
+    {
+        settle(timedOut(QStringLiteral("interrupted at %1").arg(where.isEmpty() ? QStringLiteral("an unknown place") : where)));
+        Module::raise(PluginError(PluginError::Kind::Cancelled,
+                                  m_shared->metaData.id(),
+                                  QStringLiteral("loading passed its deadline of %1").arg(describeDuration(m_timeout))));
+        return -1;
+    }
+    void expire(Expiry, const QString &detail) override
+    {
+        settle(timedOut(detail));
+    }
+
+    /*
+     * Records the outcome in the registry, sets the plugin's state and answers the load's
+     * future. Only the first outcome counts: false when the deadline answered before the load
+     * finished (the plugin failed then; `error()` says how).
+     */
+    bool settle(const CallResult &result)
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_settled) {
+                return false;
+            }
+            m_settled = true;
+            m_error = result ? PluginError() : result.error();
+        }
+        if (const std::shared_ptr<ProfileDatabase> database = m_registry->database()) {
+            // On the database's writer thread: a load never waits for the registry.
+            database->recordLoadLater(m_shared->metaData.id(), m_shared->metaData.version(), m_reload, result ? QString() : result.error().errorText());
+        }
+        m_shared->settle(m_generation, result ? Plugin::State::Loaded : Plugin::State::Failed, result ? PluginError() : result.error());
+        m_promise.addResult(result);
+        m_promise.finish();
+        return true;
+    }
+
+    PluginError error() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_error;
+    }
+
+private:
+    PluginError timedOut(const QString &detail) const
+    {
+        const PluginError error(PluginError::Kind::TimedOut,
+                                m_shared->metaData.id(),
+                                QStringLiteral("did not finish loading within %1; %2").arg(describeDuration(m_timeout), detail));
+        qCWarning(PLUGINHOST_PLUGINS).noquote() << "loading" << m_shared->metaData.id() << "failed:" << error.errorText();
+        return error;
+    }
+
+    const std::shared_ptr<PluginShared> m_shared;
+    const std::shared_ptr<PluginRegistry> m_registry;
+    const quint64 m_generation;
+    const bool m_reload;
+    const std::chrono::milliseconds m_timeout;
+    QPromise<CallResult> m_promise;
+    mutable std::mutex m_mutex;
+    bool m_settled = false;
+    PluginError m_error;
+};
+
 class LoadJob : public Job
 {
 public:
@@ -190,8 +290,13 @@ public:
         , m_registry(std::move(registry))
         , m_generation(generation)
         , m_previousInstance(std::move(previousInstance))
-        , m_promise(std::move(promise))
+        , m_control(std::make_shared<LoadControl>(m_shared, m_registry, generation, m_previousInstance.isValid(), std::move(promise)))
     {
+    }
+
+    const std::shared_ptr<JobControl> &control() const override
+    {
+        return m_control;
     }
 
     int run(Interpreter &interpreter) override
@@ -213,6 +318,7 @@ public:
                 m_shared->subscriptions.clear();
             }
         }
+        load().start();
         context->database = m_registry->database();
         if (!m_previousInstance.isValid() && metaData.persistsState()) {
             takePersistedState(*context);
@@ -247,17 +353,7 @@ public:
             }
         }
 
-        recordLoad(*context, error);
-        if (error.isError()) {
-            context->module = PyRef();
-            context->uninstallModule();
-            context->loadError = error;
-            qCWarning(PLUGINHOST_PLUGINS).noquote() << "loading" << metaData.id() << "failed:" << error.errorText();
-            publishInterface(*m_shared, m_generation, {}, {});
-            m_shared->settle(m_generation, Plugin::State::Failed, error);
-            interpreter.stop();
-            complete(error);
-        } else {
+        if (!error.isError()) {
             qCDebug(PLUGINHOST_PLUGINS) << "loaded" << metaData.id() << "in interpreter" << interpreter.id();
             QList<PluginExport> exports;
             for (const Module::ExportInfo &exported : Module::exports()) {
@@ -265,9 +361,22 @@ public:
             }
             const QStringList subscriptions = Module::subscriptions();
             publishInterface(*m_shared, m_generation, exports, QSet<QString>(subscriptions.cbegin(), subscriptions.cend()));
-            m_shared->settle(m_generation, Plugin::State::Loaded, PluginError());
-            complete(CallResult());
+            if (load().settle(CallResult())) {
+                return 0;
+            }
+            // It finished after its deadline had failed it: this instance goes.
+            publishInterface(*m_shared, m_generation, {}, {});
+            error = load().error();
+        } else if (load().settle(error)) {
+            qCWarning(PLUGINHOST_PLUGINS).noquote() << "loading" << metaData.id() << "failed:" << error.errorText();
+            publishInterface(*m_shared, m_generation, {}, {});
+        } else {
+            error = load().error(); // the deadline's, not the Cancelled it raised
         }
+        context->module = PyRef();
+        context->uninstallModule();
+        context->loadError = error;
+        interpreter.stop();
         return 0;
     }
 
@@ -276,8 +385,7 @@ public:
         const PluginError error(reason == DiscardReason::InterpreterFailed ? PluginError::Kind::InterpreterFailed : PluginError::Kind::Unloaded,
                                 m_shared->metaData.id(),
                                 detail);
-        m_shared->settle(m_generation, Plugin::State::Failed, error);
-        complete(error);
+        load().settle(error);
     }
 
     QString description() const override
@@ -286,10 +394,9 @@ public:
     }
 
 private:
-    void complete(const CallResult &result)
+    LoadControl &load() const
     {
-        m_promise.addResult(result);
-        m_promise.finish();
+        return static_cast<LoadControl &>(*m_control);
     }
 
     // A fresh start of a plugin that opted in (X-PluginHost-PersistState) gets what on_unload()
@@ -310,19 +417,12 @@ private:
         }
     }
 
-    void recordLoad(PluginContext &context, const PluginError &loadError)
-    {
-        // On the database's writer thread: opening a connection here, and closing it when this
-        // thread ends (the WAL checkpoint), cost a loaded-and-unloaded plugin about a millisecond.
-        const QString errorText = loadError.isError() ? loadError.errorText() : QString();
-        context.database->recordLoadLater(context.pluginId, m_shared->metaData.version(), m_previousInstance.isValid(), errorText);
-    }
 
     std::shared_ptr<PluginShared> m_shared;
     std::shared_ptr<PluginRegistry> m_registry;
     const quint64 m_generation;
     QFuture<CallResult> m_previousInstance;
-    QPromise<CallResult> m_promise;
+    const std::shared_ptr<JobControl> m_control; // a LoadControl
 };
 
 class UnloadJob : public Job

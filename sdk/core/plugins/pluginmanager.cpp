@@ -11,6 +11,7 @@
 #include <QPromise>
 #include <QThread>
 
+#include <algorithm>
 #include <atomic>
 
 namespace PluginHost
@@ -27,6 +28,7 @@ public:
     std::shared_ptr<PluginRegistry> registry = std::make_shared<PluginRegistry>();
     // Shared with every retiring interpreter, which may outlive the manager for good.
     std::shared_ptr<QuarantineBook> quarantine = std::make_shared<QuarantineBook>();
+    std::chrono::milliseconds loadTimeout = defaultLoadTimeout;
 };
 
 PluginManager::PluginManager(QObject *parent)
@@ -89,6 +91,7 @@ void PluginManager::discover()
         auto *plugin = new Plugin(metaData, this);
         plugin->d->registry = d->registry;
         plugin->d->quarantine = d->quarantine;
+        plugin->d->shared->loadTimeout = d->loadTimeout; // no load can have begun yet
         d->registry->add(plugin->d->shared);
         connect(plugin, &Plugin::stateChanged, this, [this, plugin](Plugin::State state) {
             Q_EMIT pluginStateChanged(plugin, state);
@@ -168,6 +171,20 @@ QFuture<void> PluginManager::unloadAll()
 void PluginManager::setUnloadTimeouts(const UnloadTimeouts &timeouts)
 {
     d->quarantine->setTimeouts(timeouts);
+}
+
+void PluginManager::setLoadTimeout(std::chrono::milliseconds timeout)
+{
+    d->loadTimeout = std::max(timeout, std::chrono::milliseconds::zero());
+    for (Plugin *plugin : std::as_const(d->plugins)) {
+        std::lock_guard lock(plugin->d->shared->mutex);
+        plugin->d->shared->loadTimeout = d->loadTimeout;
+    }
+}
+
+std::chrono::milliseconds PluginManager::loadTimeout() const
+{
+    return d->loadTimeout;
 }
 
 UnloadTimeouts PluginManager::unloadTimeouts() const

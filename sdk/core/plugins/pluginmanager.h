@@ -126,6 +126,19 @@ public:
      * \since 0.2
      */
     void setUnloadTimeouts(const UnloadTimeouts &timeouts);
+    /*!
+     * How long loading a plugin (importing its entry module and running `on_load()`) may
+     * take. Past it the load fails with PluginError::Kind::TimedOut, "did not finish loading
+     * within 5 s; interrupted at plugin.py:12 in on_load" (or "blocked in C at …" when the
+     * plugin is stuck in C and cannot be interrupted): `pluginhost.Cancelled` is raised into
+     * the plugin's code, the plugin becomes Failed, and loadAll() and the other plugins go on.
+     * An interpreter that does not stop is quarantined when the plugin is unloaded (see
+     * setUnloadTimeouts()). A reload's time starts once the instance it replaces has ended.
+     * Zero means no limit. Default: 5 s. Applies to loads that begin afterwards.
+     * \since 0.2
+     */
+    void setLoadTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds loadTimeout() const;
     UnloadTimeouts unloadTimeouts() const;
 
     /*!

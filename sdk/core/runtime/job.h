@@ -4,6 +4,7 @@
 
 #include <QString>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -29,18 +30,20 @@ public:
 
     virtual ~JobControl();
 
-    /// Clock::time_point::max() when there is none. Set before the job is posted.
+    /// Clock::time_point::max() when there is none. Set before the job is posted, or by the
+    /// job itself when its clock starts later than that (a load waiting for the instance it
+    /// replaces): the supervisor reads it from its own thread.
     Clock::time_point deadline() const
     {
-        return m_deadline;
+        return Clock::time_point(Clock::duration(m_deadline.load(std::memory_order_relaxed)));
     }
     void setDeadline(Clock::time_point deadline)
     {
-        m_deadline = deadline;
+        m_deadline.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
     }
     bool hasDeadline() const
     {
-        return m_deadline != Clock::time_point::max();
+        return deadline() != Clock::time_point::max();
     }
 
     /// Any thread, cheap (the supervisor asks it of every queued job while polling).
@@ -56,12 +59,18 @@ public:
      */
     virtual int interrupt(Expiry why, const QString &where) = 0;
 
+    /// The caller has its answer: nothing is left to supervise (Interpreter::superviseTask()).
+    virtual bool isSettled() const
+    {
+        return false;
+    }
+
     /// Ends the caller's wait without the job's help (it is blocked in C, or was dropped from
     /// the queue). Any thread, no locks held. What the job reports later is dropped.
     virtual void expire(Expiry why, const QString &detail) = 0;
 
 private:
-    Clock::time_point m_deadline = Clock::time_point::max();
+    std::atomic<Clock::rep> m_deadline{Clock::time_point::max().time_since_epoch().count()};
 };
 
 /*

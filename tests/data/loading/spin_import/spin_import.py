@@ -1,0 +1,3 @@
+"""Fixture: its import never ends (pure Python)."""
+while True:
+    pass
