@@ -68,6 +68,10 @@ private Q_SLOTS:
     void testSyncCallsWhileTasksPending();
     void testCancelCancelsTheTask();
     void testDeadlineCancelsTheTask();
+    void testDeadlineInterruptsASpinningTask();
+    void testDeadlineEndsATaskBlockedInC();
+    void testDeadlineOfATaskHeldUpByAnother();
+    void testSnapshotOfASpinningTask();
     void testErrorInCoroutineCarriesTraceback();
     void testUnconvertibleResult();
     void testPluginWithoutCoroutinesDoesNotImportAsyncio();
@@ -228,6 +232,66 @@ void AsyncioTest::testDeadlineCancelsTheTask()
     QCOMPARE(valueOf(aio, QStringLiteral("add"), {1, 2}).toLongLong(), 3);
 }
 
+void AsyncioTest::testDeadlineInterruptsASpinningTask()
+{
+    // A task computing in pure Python never gives the loop back, so no poll of the loop sees
+    // its deadline: the host's interrupt has to land inside it.
+    Plugin *aio = plugin(aioId);
+    const CallResult result = resultOf(aio->call(QStringLiteral("spins"), {30.0}, CallOptions{200ms}));
+    QVERIFY(!result);
+    QCOMPARE(result.error().kind(), PluginError::Kind::TimedOut);
+    QVERIFY2(result.error().message().contains(QLatin1String("spins() did not return within 200 ms: interrupted at")), qPrintable(result.error().errorText()));
+    QVERIFY2(result.error().message().contains(QLatin1String("aio.py")), qPrintable(result.error().errorText()));
+    // It was interrupted, not given up on: the plugin answers at once, and no task is left.
+    QCOMPARE(valueOf(aio, QStringLiteral("add"), {1, 2}).toLongLong(), 3);
+    QTRY_COMPARE(valueOf(aio, QStringLiteral("pending_tasks")).toStringList(), QStringList());
+}
+
+void AsyncioTest::testDeadlineEndsATaskBlockedInC()
+{
+    Plugin *aio = plugin(aioId);
+    const QFuture<QVariant> call = aio->call(QStringLiteral("blocks_in_c"), {1.5}, CallOptions{200ms});
+    const CallResult result = resultOf(call);
+    QVERIFY(!result); // not "woke up": the caller was answered while the task still slept
+    QCOMPARE(result.error().kind(), PluginError::Kind::TimedOut);
+    QVERIFY2(result.error().message().contains(QLatin1String("blocked in C")), qPrintable(result.error().errorText()));
+    // Once the C call returns, the plugin goes on; what the task returned is dropped.
+    QCOMPARE(valueOf(aio, QStringLiteral("add"), {2, 2}).toLongLong(), 4);
+    QTRY_COMPARE(valueOf(aio, QStringLiteral("pending_tasks")).toStringList(), QStringList());
+}
+
+void AsyncioTest::testDeadlineOfATaskHeldUpByAnother()
+{
+    // A call's task awaits; then another task spins without a deadline, and the first call's
+    // deadline passes while it waits for the loop. Its caller is answered anyway, saying what
+    // held the thread, and the spinning task is not the one interrupted.
+    Plugin *aio = plugin(aioId);
+    const QFuture<QVariant> waiter = aio->call(QStringLiteral("waits_behind_spinner"), {0.5}, CallOptions{300ms});
+    QTRY_VERIFY(historyOf(aio).value(QStringLiteral("steps")).toStringList().contains(QStringLiteral("waiting")));
+    const QFuture<QVariant> spinner = aio->call(QStringLiteral("spins"), {1.5});
+    const CallResult waited = resultOf(waiter);
+    QVERIFY(!waited);
+    QCOMPARE(waited.error().kind(), PluginError::Kind::TimedOut);
+    QVERIFY2(waited.error().message().contains(QLatin1String("a task of the plugin's asyncio loop held the plugin's thread (last seen at")),
+             qPrintable(waited.error().errorText()));
+    QVERIFY(!spinner.isFinished());
+    QCOMPARE(resultOf(spinner).value().toString(), QStringLiteral("spun to the end"));
+}
+
+void AsyncioTest::testSnapshotOfASpinningTask()
+{
+    Plugin *aio = plugin(aioId);
+    const QFuture<QVariant> spinner = aio->call(QStringLiteral("spins"), {1.5});
+    QTest::qWait(300); // let it spin a while, so that the snapshot has a time to tell
+    QFuture<QString> snapshot = aio->stackSnapshot(1s);
+    QVERIFY(settle(snapshot));
+    const QString text = snapshot.result();
+    QVERIFY2(text.startsWith(QLatin1String("a task of the plugin's asyncio loop (running for about")), qPrintable(text));
+    QVERIFY2(!text.contains(QLatin1String("about 0 ms")), qPrintable(text));
+    QVERIFY2(text.contains(QLatin1String("in spins")), qPrintable(text));
+    QCOMPARE(resultOf(spinner).value().toString(), QStringLiteral("spun to the end"));
+}
+
 void AsyncioTest::testErrorInCoroutineCarriesTraceback()
 {
     const CallResult result = resultOf(plugin(aioId)->call(QStringLiteral("fails"), {QStringLiteral("no luck")}));
@@ -337,7 +401,9 @@ void AsyncioTest::testInterpreterSleepEndsOnInterrupt()
             return 0;
         },
         nullptr));
-    QTest::qWait(100); // let it fall asleep (if the interrupt came first, the sleep would end at once all the same)
+    // Let it start: once its job runs, an interrupt either wakes the sleep or, arriving before
+    // it, ends it at once. Before the job, it would run on its own, outside any code.
+    QTRY_VERIFY(interpreter->isBusy());
     QElapsedTimer clock;
     clock.start();
     interpreter->post(Job::fromFunctions(

@@ -143,6 +143,29 @@ PyObject *pollTasks(PyObject *, PyObject *)
 
 PyObject *watchTask(PyObject *awaitable, std::unique_ptr<TaskWatcher> &watcher);
 
+// The loop's selector.select(), wrapped (self is the selector's own bound select): the time
+// the idle loop waits in it is idle; the time between two waits is a step of the loop running
+// the plugin's code, which the supervisor watches like a job (Interpreter::loopStepStarted()).
+PyObject *selectWhileIdle(PyObject *select, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    Interpreter *interpreter = Interpreter::current();
+    const ModuleState *state = interpreter ? currentState() : nullptr;
+    const bool idleLoop = state && state->loopRunsIdle;
+    if (idleLoop) {
+        interpreter->loopStepEnded();
+    }
+    PyObject *ready = PyObject_Vectorcall(select, args, nargs, kwnames);
+    if (idleLoop) {
+        interpreter->loopStepStarted();
+    }
+    return ready;
+}
+
+PyMethodDef selectWhileIdleDefinition = {"select",
+                                         reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(selectWhileIdle)),
+                                         METH_FASTCALL | METH_KEYWORDS,
+                                         PyDoc_STR("The selector's select(), telling the host when the loop waits.")};
+
 // Lent the thread by the interpreter while its mailbox is empty.
 bool runWhileIdle()
 {
@@ -152,8 +175,11 @@ bool runWhileIdle()
     }
     // The loop runs even without tasks: servers, readers and call_soon_threadsafe() from the
     // plugin's threads need its selector, and the mailbox reaches it through the eventfd.
+    Interpreter *interpreter = Interpreter::current();
     state->loopRunsIdle = true;
+    interpreter->loopStepStarted();
     PyRef ran = PyRef::steal(PyObject_CallMethod(state->eventLoop, "run_forever", nullptr));
+    interpreter->loopStepEnded();
     state->loopRunsIdle = false;
     if (!ran) {
         // KeyboardInterrupt or SystemExit raised in a task, or an interrupt outside any task.
@@ -178,8 +204,16 @@ PyObject *ensureLoop(ModuleState *state)
         PyErr_SetString(PyExc_OSError, "no eventfd for the plugin's asyncio loop");
         return nullptr;
     }
+    // In Python: selector = selectors.DefaultSelector(); selector.select = <selectWhileIdle>
+    //            loop = asyncio.SelectorEventLoop(selector)
     PyRef asyncio = PyRef::steal(PyImport_ImportModule("asyncio"));
-    PyRef loop = asyncio ? PyRef::steal(PyObject_CallMethod(asyncio.get(), "new_event_loop", nullptr)) : PyRef();
+    PyRef selectors = asyncio ? PyRef::steal(PyImport_ImportModule("selectors")) : PyRef();
+    PyRef selector = selectors ? PyRef::steal(PyObject_CallMethod(selectors.get(), "DefaultSelector", nullptr)) : PyRef();
+    PyRef select = selector ? PyRef::steal(PyObject_GetAttrString(selector.get(), "select")) : PyRef();
+    PyRef watchedSelect = select ? PyRef::steal(PyCFunction_New(&selectWhileIdleDefinition, select.get())) : PyRef();
+    PyRef loop = watchedSelect && PyObject_SetAttrString(selector.get(), "select", watchedSelect.get()) == 0
+        ? PyRef::steal(PyObject_CallMethod(asyncio.get(), "SelectorEventLoop", "O", selector.get()))
+        : PyRef();
     PyRef set = loop ? PyRef::steal(PyObject_CallMethod(asyncio.get(), "set_event_loop", "O", loop.get())) : PyRef();
     PyRef wake = set ? PyRef::steal(PyCFunction_New(&wakeUpDefinition, nullptr)) : PyRef();
     PyRef reader = wake ? PyRef::steal(PyObject_CallMethod(loop.get(), "add_reader", "iO", wakeDescriptor, wake.get())) : PyRef();
@@ -199,6 +233,26 @@ PyObject *ensureLoop(ModuleState *state)
 }
 
 } // namespace
+
+const TaskWatcher *currentTaskWatcher()
+{
+    ModuleState *state = currentState();
+    if (!state || !state->eventLoop || !state->watchedTasks) {
+        return nullptr;
+    }
+    PyObject *saved = PyErr_GetRaisedException();
+    const TaskWatcher *found = nullptr;
+    PyRef name = PyRef::steal(PyUnicode_FromString("asyncio"));
+    PyRef module = name ? PyRef::steal(PyImport_GetModule(name.get())) : PyRef();
+    PyRef task = module ? PyRef::steal(PyObject_CallMethod(module.get(), "current_task", "O", state->eventLoop)) : PyRef();
+    PyObject *capsule = task && task.get() != Py_None ? PyDict_GetItemWithError(state->watchedTasks, task.get()) : nullptr; // borrowed
+    if (const WatchedTask *watched = capsule ? watchedTaskOf(capsule) : nullptr) {
+        found = watched->watcher.get();
+    }
+    PyErr_Clear();
+    PyErr_SetRaisedException(saved);
+    return found;
+}
 
 PyObject *startTask(PyObject *awaitable, std::unique_ptr<TaskWatcher> watcher)
 {

@@ -52,6 +52,11 @@ public:
     }
 };
 
+/// The watcher of the task running now on the plugin's loop, or nullptr when none runs or
+/// it is not one the SDK started. Identity only: for a deadline to find its task. No
+/// exception is left set.
+const TaskWatcher *currentTaskWatcher();
+
 /*
  * Runs `awaitable` as a task of the plugin's loop, making the loop (and importing asyncio)
  * on first use, and hands `watcher` to it. Returns a new reference to the task, or nullptr

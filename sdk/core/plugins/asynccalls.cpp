@@ -9,6 +9,7 @@
 #include "bridge/values.h"
 #include "module/eventloop.h"
 #include "module/module.h"
+#include "runtime/interpreter.h"
 #include "runtime/pyref.h"
 
 namespace PluginHost
@@ -35,7 +36,12 @@ public:
     void finished(PyObject *task, bool unloading) override
     {
         if (m_control->isSettled()) {
-            return; // cancelled or timed out: the caller has its answer
+            // Cancelled or timed out: the caller has its answer. What the task raised (the
+            // host's pluginhost.Cancelled) is taken, or asyncio logs it as never retrieved.
+            PyRef cancelled = PyRef::steal(PyObject_CallMethod(task, "cancelled", nullptr));
+            PyRef exception = cancelled.get() == Py_False ? PyRef::steal(PyObject_CallMethod(task, "exception", nullptr)) : PyRef();
+            PyErr_Clear();
+            return;
         }
         PyRef cancelled = PyRef::steal(PyObject_CallMethod(task, "cancelled", nullptr));
         if (!cancelled) {
@@ -128,12 +134,63 @@ private:
     bool m_expired = false; // the task was given up: a cancel, the deadline or the supervisor
 };
 
+// The call as the supervisor holds it while it runs as a task (Interpreter::superviseTask()).
+// An interrupt lands in whatever code the loop runs: only the call's own task is cancelled.
+class TaskDeadline final : public JobControl
+{
+public:
+    TaskDeadline(std::shared_ptr<CallControl> call, const Module::TaskWatcher *watcher)
+        : m_call(std::move(call))
+        , m_watcher(watcher)
+    {
+        setDeadline(m_call->deadline());
+    }
+
+    bool isCancelRequested() const override
+    {
+        return m_call->isCancelRequested();
+    }
+    bool isSettled() const override
+    {
+        return m_call->isSettled();
+    }
+    QString description() const override
+    {
+        return m_call->description();
+    }
+    int interrupt(Expiry why, const QString &where) override
+    {
+        // Unsettled, the watcher lives (it settles the call before it goes), so the address
+        // still names this call's task.
+        if (m_call->isSettled() || Module::currentTaskWatcher() != m_watcher) {
+            return 0;
+        }
+        return m_call->interrupt(why, where);
+    }
+    void expire(Expiry why, const QString &detail) override
+    {
+        m_call->expire(why, detail);
+    }
+
+private:
+    const std::shared_ptr<CallControl> m_call;
+    const Module::TaskWatcher *const m_watcher; // compared, never dereferenced
+};
+
 } // namespace
 
 int startAsyncCall(PyObject *awaitable, std::shared_ptr<CallControl> control)
 {
-    PyRef task = PyRef::steal(Module::startTask(awaitable, std::make_unique<AsyncCallWatcher>(std::move(control))));
-    PyErr_Clear(); // on failure the watcher took the exception into the caller's error
+    auto watcher = std::make_unique<AsyncCallWatcher>(control);
+    const Module::TaskWatcher *identity = watcher.get();
+    PyRef task = PyRef::steal(Module::startTask(awaitable, std::move(watcher)));
+    if (!task) {
+        PyErr_Clear(); // the watcher took the exception into the caller's error
+        return 0;
+    }
+    if (Interpreter *interpreter = Interpreter::current(); interpreter && !control->isSettled()) {
+        interpreter->superviseTask(std::make_shared<TaskDeadline>(std::move(control), identity));
+    }
     return 0;
 }
 

@@ -92,7 +92,7 @@ public:
     }
 
     /// Someone reported: the caller has its answer.
-    bool isSettled() const
+    bool isSettled() const override
     {
         return m_settled.load();
     }

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -120,8 +121,32 @@ public:
     bool sleeping = false; // in Interpreter::sleep(): urgent jobs notify `wake`
     int wakeDescriptor = -1; // eventfd, made by idleWakeDescriptor()
 
+    // What runningJob points at while a step of the plugin's asyncio loop runs Python.
+    class LoopStep final : public Job
+    {
+    public:
+        int run(Interpreter &) override
+        {
+            return 0; // never posted
+        }
+        void discard(DiscardReason, const QString &) override
+        {
+        }
+        QString description() const override
+        {
+            return QStringLiteral("a task of the plugin's asyncio loop");
+        }
+    } loopStep;
+
+    // Calls running as tasks of the asyncio loop (Interpreter::superviseTask()). Under `mutex`.
+    struct SupervisedTask {
+        std::shared_ptr<JobControl> control;
+        std::optional<Supervisor::Clock::time_point> interruptedAt;
+    };
+    std::vector<SupervisedTask> supervisedTasks;
+
     // Supervision (supervisor.h). Under `mutex`, written by the interpreter's thread only.
-    Job *runningJob = nullptr; // the job the loop runs, ordinary or not
+    Job *runningJob = nullptr; // the job the loop runs, ordinary or not, or &loopStep
     quint64 runningSerial = 0; // counts the jobs the loop ran
     // Under `mutex`, written by the supervisor and by its probes.
     struct Watch {
@@ -143,6 +168,10 @@ public:
     } watch;
     Supervisor::Clock::time_point supervise(Supervisor::Clock::time_point now, Supervisor::Actions &actions) override;
     QString blockedDetail(Supervisor::Clock::time_point now) const; // mutex held
+    // Why a supervised task's call, interrupted at `interruptedAt`, was not answered. Mutex held.
+    QString heldUpDetail(Supervisor::Clock::time_point now, Supervisor::Clock::time_point interruptedAt) const;
+    template<typename PostUrgent>
+    Supervisor::Clock::time_point superviseTasks(Supervisor::Clock::time_point now, Supervisor::Actions &actions, PostUrgent postUrgent); // mutex held
     bool runsJob(quint64 serial) const; // interpreter thread: inside job `serial`
 
     // Interpreter thread only.
@@ -283,6 +312,10 @@ void InterpreterPrivate::teardown()
         accepting = false;
     }
     Supervisor::instance().forget(this);
+    {
+        std::lock_guard lock(mutex);
+        supervisedTasks.clear(); // their watchers told their callers as the loop closed
+    }
     if (watch.activity != Interpreter::Activity() && config.activityChanged) {
         config.activityChanged(Interpreter::Activity());
     }
@@ -625,6 +658,38 @@ int Interpreter::sleep(std::chrono::nanoseconds duration)
     }
 }
 
+void Interpreter::loopStepStarted()
+{
+    {
+        std::lock_guard lock(d->mutex);
+        if (d->runningJob) {
+            return; // a job runs the loop (an async on_load()): the job is what is supervised
+        }
+        d->runningJob = &d->loopStep;
+        ++d->runningSerial;
+    }
+    d->busy = true;
+    Supervisor::arm();
+}
+
+void Interpreter::loopStepEnded()
+{
+    std::lock_guard lock(d->mutex);
+    if (d->runningJob == &d->loopStep) {
+        d->runningJob = nullptr;
+        d->busy = false;
+    }
+}
+
+void Interpreter::superviseTask(std::shared_ptr<JobControl> control)
+{
+    {
+        std::lock_guard lock(d->mutex);
+        d->supervisedTasks.push_back({std::move(control), std::nullopt});
+    }
+    Supervisor::arm();
+}
+
 // --- supervision (supervisor.h) ----------------------------------------------------------------
 
 namespace
@@ -819,6 +884,60 @@ QString InterpreterPrivate::blockedDetail(Clock::time_point now) const
     return QStringLiteral("blocked in C (no Python frame seen since %1 started, %2 ms ago)").arg(task).arg(millisecondsBetween(watch.since, now));
 }
 
+QString InterpreterPrivate::heldUpDetail(Clock::time_point now, Clock::time_point interruptedAt) const
+{
+    if (!runningJob) {
+        return QStringLiteral("the plugin's asyncio loop did not get to its task");
+    }
+    if (pendingCallArmed && watch.arming == pendingCallArmings && watch.armedSince <= interruptedAt) {
+        return blockedDetail(now); // not even the interrupt ran
+    }
+    return QStringLiteral("%1 held the plugin's thread%2")
+        .arg(runningJob->description().isEmpty() ? QStringLiteral("another job") : runningJob->description(),
+             watch.lastSeen.isEmpty() ? QString() : QStringLiteral(" (last seen at %1)").arg(watch.lastSeen));
+}
+
+template<typename PostUrgent>
+Clock::time_point InterpreterPrivate::superviseTasks(Clock::time_point now, Supervisor::Actions &actions, PostUrgent postUrgent)
+{
+    Clock::time_point next = Clock::time_point::max();
+    std::erase_if(supervisedTasks, [&](SupervisedTask &task) {
+        JobControl &control = *task.control;
+        if (control.isSettled()) {
+            return true;
+        }
+        const bool cancelled = control.isCancelRequested();
+        if (!cancelled && control.deadline() > now) {
+            if (control.hasDeadline()) {
+                next = std::min(next, control.deadline());
+            }
+            return false;
+        }
+        const auto why = cancelled ? JobControl::Expiry::Cancelled : JobControl::Expiry::TimedOut;
+        if (!task.interruptedAt) {
+            task.interruptedAt = now;
+            // Idle in its selector, the loop's own poll cancels the task; running, only an
+            // interrupt reaches it.
+            if (runningJob == &loopStep) {
+                postUrgent(std::make_unique<InterruptJob>(this, runningSerial, task.control, why));
+            }
+            if (cancelled) {
+                actions.expiries.push_back({task.control, nullptr, why, QString()}); // the caller learns at once
+                return true;
+            }
+            next = std::min(next, now + Supervisor::interruptGrace);
+            return false;
+        }
+        if (now - *task.interruptedAt < Supervisor::interruptGrace) {
+            next = std::min(next, *task.interruptedAt + Supervisor::interruptGrace);
+            return false;
+        }
+        actions.expiries.push_back({task.control, nullptr, why, heldUpDetail(now, *task.interruptedAt)});
+        return true;
+    });
+    return next;
+}
+
 Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Supervisor::Actions &actions)
 {
     std::lock_guard lock(mutex);
@@ -929,6 +1048,10 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
                 });
             }
         }
+    }
+
+    if (!supervisedTasks.empty()) {
+        next = std::min(next, superviseTasks(now, actions, postUrgent));
     }
 
     const bool busyChanged = (busySince == Clock::time_point::min()) != !watch.activity.busySince.isValid();

@@ -158,6 +158,27 @@ public:
      */
     int sleep(std::chrono::nanoseconds duration);
 
+    /*
+     * The plugin's asyncio loop, run by the idle handler, tells the interpreter when it starts
+     * running Python (a step: the callbacks and task steps between two waits in its selector)
+     * and when it waits again. The supervisor watches a step like a running job: it samples
+     * its frame, reports it busy or blocked in C, and interrupts it for the calls running as
+     * tasks (superviseTask()). Interpreter thread only; nothing inside a job, whose own
+     * supervision covers a loop it runs.
+     */
+    void loopStepStarted();
+    void loopStepEnded();
+
+    /*
+     * A call that goes on as a task of the plugin's asyncio loop: the supervisor holds it to
+     * its deadline and to its caller's cancel. When that comes, and a step of the loop is
+     * running, `control->interrupt()` is called at the next bytecode boundary (it decides
+     * whether the code running is that task's); when the call is still not settled
+     * Supervisor::interruptGrace later (the loop is blocked in C, or held up by other code),
+     * `control->expire()` ends the caller's wait. Dropped once `control->isSettled()`.
+     */
+    void superviseTask(std::shared_ptr<JobControl> control);
+
 
 private:
     explicit Interpreter(const Config &config);

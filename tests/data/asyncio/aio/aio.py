@@ -83,3 +83,28 @@ def sync_ping(value):
 async def returns_object():
     await asyncio.sleep(0)
     return {"answer": object()}
+
+
+@pluginhost.export
+async def blocks_in_c(seconds):
+    await asyncio.sleep(0)
+    import time
+    time.sleep(seconds)  # holds the loop: nothing can interrupt it
+    return "woke up"
+
+
+@pluginhost.export
+async def spins(seconds):
+    import time
+    await asyncio.sleep(0)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:  # pure Python: the host's interrupt lands here
+        pass
+    return "spun to the end"
+
+
+@pluginhost.export
+async def waits_behind_spinner(seconds):
+    steps.append("waiting")
+    await asyncio.sleep(seconds)
+    return "waited"
