@@ -24,7 +24,7 @@ const QString raisingId = QStringLiteral("org.pluginhost.test.raisesonimport");
 
 QString fixtures()
 {
-    return QStringLiteral(PLUGINHOST_TEST_DATA "/headless");
+    return QStringLiteral(PLUGINHOST_TEST_DATA "/headless/basic");
 }
 
 // A plugin that loops in Python or sleeps in C on request (shared with quarantinetest).
