@@ -41,16 +41,22 @@ QString stateName(Plugin::State state)
     return QString::fromLatin1(QMetaEnum::fromType<Plugin::State>().valueToKey(int(state))).toLower();
 }
 
-void printOut(const QByteArray &text)
-{
-    std::fwrite(text.constData(), 1, size_t(text.size()), stdout);
-    std::fflush(stdout);
-}
-
+// Errors and the log share stderr. A NUL (an id can hold one) is shown, not written: it would
+// end the message for Qt's own handler and for most readers of the log.
 void printError(const QString &text)
 {
-    const QByteArray utf8 = text.toUtf8() + '\n';
+    QString shown = text;
+    const QByteArray utf8 = shown.replace(QChar(0), QLatin1String("\\0")).toUtf8() + '\n';
     std::fwrite(utf8.constData(), 1, size_t(utf8.size()), stderr);
+    std::fflush(stderr);
+}
+
+void writeLogMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    const QString formatted = qFormatLogMessage(type, context, message);
+    if (!formatted.isNull()) { // QT_MESSAGE_PATTERN may leave a message out
+        printError(formatted);
+    }
 }
 
 QJsonValue toJson(const QVariant &value)
@@ -78,10 +84,26 @@ QJsonValue toJson(const QVariant &value)
 }
 } // namespace
 
-HeadlessHost::HeadlessHost(PluginManager *manager, QObject *parent)
+HeadlessHost::HeadlessHost(PluginManager *manager, int outputDescriptor, QObject *parent)
     : QObject(parent)
     , m_manager(manager)
 {
+    // Unbuffered: a result is one write, done before the host exits whatever happens next.
+    m_output.open(outputDescriptor, QIODevice::WriteOnly | QIODevice::Unbuffered, QFileDevice::AutoCloseHandle);
+}
+
+void HeadlessHost::routeLogToStandardError()
+{
+    qInstallMessageHandler(writeLogMessage);
+}
+
+bool HeadlessHost::printResult(const QByteArray &json)
+{
+    if (m_output.write(json) == json.size()) {
+        return true;
+    }
+    printError(QStringLiteral("pluginhost: could not write the result to standard output: %1").arg(m_output.errorString()));
+    return false;
 }
 
 void HeadlessHost::start(const QCommandLineParser &parser)
@@ -156,8 +178,7 @@ void HeadlessHost::list()
                 {QStringLiteral("last_error"), QJsonValue()},
             });
         }
-        printOut(QJsonDocument(plugins).toJson(QJsonDocument::Indented));
-        finish(0);
+        finish(printResult(QJsonDocument(plugins).toJson(QJsonDocument::Indented)) ? 0 : 1);
     });
 }
 
@@ -217,8 +238,7 @@ void HeadlessHost::call(const QString &pluginId, const QString &function, const 
             return;
         }
         const QJsonValue json = toJson(result.value());
-        printOut(QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + '\n');
-        finish(0);
+        finish(printResult(QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + '\n') ? 0 : 1);
     });
 }
 

@@ -27,6 +27,14 @@ QString fixtures()
     return QStringLiteral(PLUGINHOST_TEST_DATA "/headless/basic");
 }
 
+// The other fixtures, a search path per suite: tests/data/headless/<suite>/<plugin>.
+QString fixtures(const char *suite)
+{
+    return QStringLiteral(PLUGINHOST_TEST_DATA "/headless/") + QLatin1String(suite);
+}
+
+const QString noisyId = QStringLiteral("org.pluginhost.test.noisy");
+
 // A plugin that loops in Python or sleeps in C on request (shared with quarantinetest).
 const QString stuckId = QStringLiteral("org.pluginhost.test.stuck");
 QString stuckFixtures()
@@ -135,6 +143,8 @@ private Q_SLOTS:
     void testCallRaises_data();
     void testCallRaises();
     void testCallPluginThatFailedToLoad();
+    void testPluginWritesToStdout();
+    void testIdWithNul();
     void testUnknownPlugin();
     void testUnknownFunction_data();
     void testUnknownFunction();
@@ -350,6 +360,49 @@ void HeadlessTest::testCallPluginThatFailedToLoad()
     VERIFY_CONTAINS(run, run.err, QStringLiteral("RuntimeError"));
     VERIFY_CONTAINS(run, run.err, QStringLiteral("raising.py refuses to be imported"));
     VERIFY_CONTAINS(run, run.err, QStringLiteral("raising.py:9"));
+}
+
+// A plugin writing to the process's stdout (file descriptor 1, sys.__stdout__) at import, in
+// on_load() and in a call: the JSON stays intact, and the junk lands on stderr with the log.
+void HeadlessTest::testPluginWritesToStdout()
+{
+    const HostRun list = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("stdout"), QStringLiteral("--list")});
+    VERIFY_EXIT(list, 0);
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(list.out, &parseError);
+    QVERIFY2(parseError.error == QJsonParseError::NoError && document.isArray(), list.describe().constData());
+    const QHash<QString, QJsonObject> plugins = listedPlugins(document.array());
+    QCOMPARE(plugins.value(noisyId).value(QLatin1String("state")).toString(), QStringLiteral("loaded"));
+    for (const char *where : {"import", "on_load"}) {
+        VERIFY_CONTAINS(list, list.err, QStringLiteral("junk from os.write(1) in %1").arg(QLatin1String(where)));
+        VERIFY_CONTAINS(list, list.err, QStringLiteral("junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
+        VERIFY_CONTAINS(list, list.err, QStringLiteral("unflushed junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
+    }
+
+    const HostRun call = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("stdout"), QStringLiteral("--call"), noisyId,
+                                  QStringLiteral("noisy"), QStringLiteral("--args"), QStringLiteral("[\"kept\"]")});
+    VERIFY_EXIT(call, 0);
+    QCOMPARE(call.out, QByteArray("{\"value\":\"kept\",\"written\":true}\n"));
+    for (const char *where : {"import", "on_load", "noisy"}) {
+        VERIFY_CONTAINS(call, call.err, QStringLiteral("junk from os.write(1) in %1").arg(QLatin1String(where)));
+        VERIFY_CONTAINS(call, call.err, QStringLiteral("junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
+        VERIFY_CONTAINS(call, call.err, QStringLiteral("unflushed junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
+    }
+}
+
+// Whatever names a plugin with a NUL in its id, the message goes on past the NUL, on stderr as
+// in the JSON.
+void HeadlessTest::testIdWithNul()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("nul-id"), QStringLiteral("--list")});
+    VERIFY_EXIT(run, 0);
+    const QJsonArray entries = QJsonDocument::fromJson(run.out).array();
+    QCOMPARE(entries.size(), 1);
+    const QString error = entries.at(0).toObject().value(QLatin1String("error")).toString();
+    QVERIFY2(!error.isEmpty(), run.describe().constData()); // invalid, or failed to load: either way it says why
+    QVERIFY2(!error.contains(QChar(0)) || error.contains(QLatin1String("after-the-nul")), run.describe().constData());
+    // On stderr a NUL is shown as \0, and the rest of the message follows it.
+    VERIFY_CONTAINS(run, run.err, QString(error).replace(QChar(0), QLatin1String("\\0")));
 }
 
 void HeadlessTest::testUnknownPlugin()
