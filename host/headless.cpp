@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLoggingCategory>
 #include <QMetaEnum>
 #include <QTimer>
 
@@ -227,12 +228,16 @@ void HeadlessHost::call(const QString &pluginId, const QString &function, const 
     }
     // Calls made while loading wait for the load; a failed load fails the call with its error.
     m_call = plugin->call(function, arguments, options);
-    whenFinished(this, m_call, [this](const QFuture<QVariant> &future) {
+    whenFinished(this, m_call, [this, plugin, function](const QFuture<QVariant> &future) {
         if (m_timedOut) {
             return;
         }
         const CallResult result = CallResult::fromFuture(future);
         if (!result) {
+            if (plugin->state() == Plugin::State::Failed) {
+                loadFailed(plugin, function);
+                return;
+            }
             printError(result.error().errorText());
             finish(result.error().kind() == PluginError::Kind::TimedOut ? 2 : 1);
             return;
@@ -240,6 +245,21 @@ void HeadlessHost::call(const QString &pluginId, const QString &function, const 
         const QJsonValue json = toJson(result.value());
         finish(printResult(QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + '\n') ? 0 : 1);
     });
+}
+
+void HeadlessHost::loadFailed(Plugin *plugin, const QString &function)
+{
+    // The SDK logs a failed load with its whole text (category pluginhost.plugins), and the log
+    // is on stderr: repeat the text only when that log is turned off.
+    static const QLoggingCategory loadLog("pluginhost.plugins");
+    QString text = QStringLiteral("pluginhost: %1() of %2 was not called: the plugin failed to load").arg(function, plugin->id());
+    if (loadLog.isWarningEnabled()) {
+        text += QStringLiteral(" (its error is above)");
+    } else {
+        text += QStringLiteral(": ") + plugin->lastError().errorText();
+    }
+    printError(text);
+    finish(1);
 }
 
 void HeadlessHost::setTimeout(std::chrono::milliseconds timeout)

@@ -42,6 +42,7 @@ private:
     bool changeRegistry(const QStringList &pluginIds, bool enabled);
     void list();
     void call(const QString &pluginId, const QString &function, const QString &argumentsJson);
+    void loadFailed(PluginHost::Plugin *plugin, const QString &function);
     void timedOut(PluginHost::Plugin *plugin, const QString &function);
     // False (after saying why on stderr) when the result could not be written.
     bool printResult(const QByteArray &json);

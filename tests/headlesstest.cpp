@@ -71,13 +71,16 @@ struct HostRun {
     }
 };
 
-HostRun runHost(const QStringList &arguments)
+HostRun runHost(const QStringList &arguments, const QHash<QString, QString> &extraEnvironment = {})
 {
     HostRun run;
     run.arguments = arguments;
     QProcess process;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("QT_FORCE_STDERR_LOGGING"), QStringLiteral("1"));
+    for (auto it = extraEnvironment.cbegin(); it != extraEnvironment.cend(); ++it) {
+        environment.insert(it.key(), it.value());
+    }
     // The default profile lives under the data folder: never the user's, and fresh for this run.
     static QTemporaryDir dataHome;
     environment.insert(QStringLiteral("XDG_DATA_HOME"), dataHome.path());
@@ -143,6 +146,7 @@ private Q_SLOTS:
     void testCallRaises_data();
     void testCallRaises();
     void testCallPluginThatFailedToLoad();
+    void testCallPluginThatFailedToLoadWithoutItsLog();
     void testPluginWritesToStdout();
     void testIdWithNul();
     void testUnknownPlugin();
@@ -360,6 +364,23 @@ void HeadlessTest::testCallPluginThatFailedToLoad()
     VERIFY_CONTAINS(run, run.err, QStringLiteral("RuntimeError"));
     VERIFY_CONTAINS(run, run.err, QStringLiteral("raising.py refuses to be imported"));
     VERIFY_CONTAINS(run, run.err, QStringLiteral("raising.py:9"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("never_callable() of org.pluginhost.test.raisesonimport was not called: the plugin failed to load"));
+    // The load error once: in the log, not again by the host.
+    QVERIFY2(run.err.count("Traceback (most recent call last)") == 1, run.describe().constData());
+    QVERIFY2(run.err.count("raising.py:9") == 1, run.describe().constData());
+}
+
+// With the SDK's log of the failed load turned off, the host prints the error itself, once.
+void HeadlessTest::testCallPluginThatFailedToLoadWithoutItsLog()
+{
+    const HostRun run =
+        runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures(), QStringLiteral("--call"), raisingId, QStringLiteral("never_callable")},
+                {{QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("pluginhost.plugins.warning=false")}});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("was not called: the plugin failed to load: org.pluginhost.test.raisesonimport: RuntimeError"));
+    QVERIFY2(run.err.count("Traceback (most recent call last)") == 1, run.describe().constData());
+    QVERIFY2(run.err.count("raising.py:9") == 1, run.describe().constData());
 }
 
 // A plugin writing to the process's stdout (file descriptor 1, sys.__stdout__) at import, in
