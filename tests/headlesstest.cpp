@@ -34,6 +34,11 @@ QString fixtures(const char *suite)
 }
 
 const QString noisyId = QStringLiteral("org.pluginhost.test.noisy");
+const QString hugeCallErrorId = QStringLiteral("org.pluginhost.test.hugecallerror");
+const QString hugeLoadErrorId = QStringLiteral("org.pluginhost.test.hugeloaderror");
+
+// Far above what the bounded message and traceback of one error take, far below a 50 MB text.
+constexpr qsizetype boundedErrorBytes = 512 * 1024;
 
 // A plugin that loops in Python or sleeps in C on request (shared with quarantinetest).
 const QString stuckId = QStringLiteral("org.pluginhost.test.stuck");
@@ -66,8 +71,18 @@ struct HostRun {
             text += "\n" + failure.toUtf8();
         }
         text += "\nexit status " + QByteArray(exitStatus == QProcess::NormalExit ? "normal" : "crash") + ", exit code " + QByteArray::number(exitCode);
-        text += "\n--- stdout ---\n" + out + "\n--- stderr ---\n" + err;
+        text += "\n--- stdout ---\n" + shortened(out) + "\n--- stderr ---\n" + shortened(err);
         return text;
+    }
+
+    // Enough to see what went wrong, even when a stream holds megabytes.
+    static QByteArray shortened(const QByteArray &stream)
+    {
+        constexpr qsizetype shown = 16 * 1024;
+        if (stream.size() <= 2 * shown) {
+            return stream;
+        }
+        return stream.left(shown) + "\n[… " + QByteArray::number(stream.size() - 2 * shown) + " bytes not shown …]\n" + stream.right(shown);
     }
 };
 
@@ -148,6 +163,9 @@ private Q_SLOTS:
     void testCallPluginThatFailedToLoad();
     void testCallPluginThatFailedToLoadWithoutItsLog();
     void testPluginWritesToStdout();
+    void testHugeError_data();
+    void testHugeError();
+    void testHugeErrorInList();
     void testIdWithNul();
     void testUnknownPlugin();
     void testUnknownFunction_data();
@@ -409,6 +427,89 @@ void HeadlessTest::testPluginWritesToStdout()
         VERIFY_CONTAINS(call, call.err, QStringLiteral("junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
         VERIFY_CONTAINS(call, call.err, QStringLiteral("unflushed junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
     }
+}
+
+void HeadlessTest::testHugeError_data()
+{
+    QTest::addColumn<QString>("pluginId");
+    QTest::addColumn<QString>("function");
+    QTest::addColumn<QStringList>("expected"); // on stderr
+    QTest::addColumn<QByteArray>("headline"); // on stderr exactly once: the error is printed once
+
+    // The message keeps 32,768 characters at each end: of "start of the message " + 50,000,000
+    // "x" + " end of the message" (50,000,040 characters), 49,934,504 are cut.
+    QTest::newRow("50 MB message") << hugeCallErrorId << QStringLiteral("huge_message")
+                                   << QStringList{QStringLiteral("ValueError: start of the message xxx"),
+                                                  QStringLiteral("xxx… [49,934,504 characters cut] …xxx"),
+                                                  QStringLiteral("xxx end of the message"),
+                                                  QStringLiteral("Traceback (most recent call last)"),
+                                                  QStringLiteral("hugecallerror.py\", line 6, in huge_message")}
+                                   << QByteArray("org.pluginhost.test.hugecallerror: ValueError: start of the message");
+    // Every exception of the chain repeats the message: whole ones are cut from the middle.
+    QTest::newRow("chain sharing a 5 MB message") << hugeCallErrorId << QStringLiteral("huge_chain")
+                                                   << QStringList{QStringLiteral("LookupError: the last of the chain"),
+                                                                  QStringLiteral("RuntimeError: yyy"),
+                                                                  QStringLiteral("characters cut] …"),
+                                                                  QStringLiteral("The above exception was the direct cause of the following exception")}
+                                                   << QByteArray("org.pluginhost.test.hugecallerror: LookupError: the last of the chain");
+    // The value converter's errors name the type and the key: both bounded too.
+    QTest::newRow("type name of 5 MB") << hugeCallErrorId << QStringLiteral("huge_type_name")
+                                       << QStringList{QStringLiteral("TypeError: the result of huge_type_name(): a TTT"),
+                                                      QStringLiteral("TTT… [4,934,"),
+                                                      QStringLiteral("TTT cannot cross")}
+                                       << QByteArray("org.pluginhost.test.hugecallerror: TypeError: the result of huge_type_name()");
+    QTest::newRow("key of 5 MB") << hugeCallErrorId << QStringLiteral("huge_key")
+                                 << QStringList{QStringLiteral("TypeError: the result of huge_key()[\"kkk"),
+                                                QStringLiteral("kkk… [4,934,"),
+                                                QStringLiteral("kkk\"]: ")}
+                                 << QByteArray("org.pluginhost.test.hugecallerror: TypeError: the result of huge_key()");
+    QTest::newRow("str() is a long repr") << hugeCallErrorId << QStringLiteral("huge_repr")
+                                          << QStringList{QStringLiteral("KeyError: ['zzz"), QStringLiteral("characters cut] …")}
+                                          << QByteArray("org.pluginhost.test.hugecallerror: KeyError: ['zzz");
+    // Loading fails: the error is the SDK's log line, and the host's own line is short.
+    QTest::newRow("50 MB load error") << hugeLoadErrorId << QStringLiteral("never_called")
+                                      << QStringList{QStringLiteral("RuntimeError: start of the load error xxx"),
+                                                     QStringLiteral("characters cut] …"),
+                                                     QStringLiteral("xxx end of the load error"),
+                                                     QStringLiteral("never_called() of org.pluginhost.test.hugeloaderror was not called")}
+                                      << QByteArray("org.pluginhost.test.hugeloaderror: RuntimeError: start of the load error");
+}
+
+// An exception of 50 MB is printed once, bounded, with a marker saying how much was cut.
+void HeadlessTest::testHugeError()
+{
+    QFETCH(QString, pluginId);
+    QFETCH(QString, function);
+    QFETCH(QStringList, expected);
+    QFETCH(QByteArray, headline);
+
+    const HostRun run =
+        runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("huge-errors"), QStringLiteral("--call"), pluginId, function});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    QVERIFY2(run.err.size() < boundedErrorBytes, QByteArray("stderr has " + QByteArray::number(run.err.size()) + " bytes\n" + run.describe()).constData());
+    for (const QString &part : std::as_const(expected)) {
+        VERIFY_CONTAINS(run, run.err, part);
+    }
+    QVERIFY2(run.err.count(headline) == 1, run.describe().constData());
+}
+
+// --list of a plugin whose load failed with a huge error: the JSON and the log are bounded.
+void HeadlessTest::testHugeErrorInList()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("huge-errors"), QStringLiteral("--list")});
+    VERIFY_EXIT(run, 0);
+    QVERIFY2(run.out.size() < boundedErrorBytes, QByteArray("stdout has " + QByteArray::number(run.out.size()) + " bytes").constData());
+    QVERIFY2(run.err.size() < boundedErrorBytes, QByteArray("stderr has " + QByteArray::number(run.err.size()) + " bytes").constData());
+    const QHash<QString, QJsonObject> plugins = listedPlugins(QJsonDocument::fromJson(run.out).array());
+    QCOMPARE(plugins.value(hugeCallErrorId).value(QLatin1String("state")).toString(), QStringLiteral("loaded"));
+    const QJsonObject failed = plugins.value(hugeLoadErrorId);
+    QCOMPARE(failed.value(QLatin1String("state")).toString(), QStringLiteral("failed"));
+    const QString error = failed.value(QLatin1String("error")).toString();
+    QVERIFY2(error.contains(QLatin1String("RuntimeError: start of the load error xxx")), run.describe().constData());
+    QVERIFY2(error.contains(QStringLiteral("characters cut] …")), run.describe().constData());
+    QVERIFY2(error.contains(QLatin1String("xxx end of the load error")), run.describe().constData());
+    QVERIFY2(run.err.count("Traceback (most recent call last)") == 1, run.describe().constData());
 }
 
 // Whatever names a plugin with a NUL in its id, the message goes on past the NUL, on stderr as
