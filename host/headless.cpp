@@ -1,4 +1,5 @@
 #include "headless.h"
+#include "jsonvalues.h"
 
 #include <PluginHost/PluginManager>
 
@@ -58,30 +59,6 @@ void writeLogMessage(QtMsgType type, const QMessageLogContext &context, const QS
     if (!formatted.isNull()) { // QT_MESSAGE_PATTERN may leave a message out
         printError(formatted);
     }
-}
-
-QJsonValue toJson(const QVariant &value)
-{
-    // Bytes are not JSON: print them as text when they are UTF-8, which is what scripts expect.
-    if (value.typeId() == QMetaType::QByteArray) {
-        return QJsonValue(QString::fromUtf8(value.toByteArray()));
-    }
-    if (value.typeId() == QMetaType::QVariantList) {
-        QJsonArray array;
-        for (const QVariant &item : value.toList()) {
-            array.append(toJson(item));
-        }
-        return array;
-    }
-    if (value.typeId() == QMetaType::QVariantMap) {
-        QJsonObject object;
-        const QVariantMap map = value.toMap();
-        for (auto it = map.cbegin(); it != map.cend(); ++it) {
-            object.insert(it.key(), toJson(it.value()));
-        }
-        return object;
-    }
-    return QJsonValue::fromVariant(value);
 }
 } // namespace
 
@@ -196,7 +173,14 @@ void HeadlessHost::call(const QString &pluginId, const QString &function, const 
             finish(1);
             return;
         }
-        arguments = document.array().toVariantList();
+        QVariant converted;
+        QString error;
+        if (!JsonValues::fromJson(document.array(), QStringLiteral("args"), &converted, &error)) {
+            printError(QStringLiteral("pluginhost: --args: %1").arg(error));
+            finish(1);
+            return;
+        }
+        arguments = converted.toList();
     }
 
     Plugin *plugin = m_manager->plugin(pluginId);
@@ -242,7 +226,7 @@ void HeadlessHost::call(const QString &pluginId, const QString &function, const 
             finish(result.error().kind() == PluginError::Kind::TimedOut ? 2 : 1);
             return;
         }
-        const QJsonValue json = toJson(result.value());
+        const QJsonValue json = JsonValues::toJson(result.value());
         finish(printResult(QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + '\n') ? 0 : 1);
     });
 }

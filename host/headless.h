@@ -16,8 +16,9 @@ class PluginManager;
 
 /*
  * `pluginhost --headless`: enables or disables plugins in the profile's registry, then lists
- * the plugins or calls one function, prints JSON on stdout, errors and the log on stderr,
- * and exits: 0 success, 1 failure, 2 usage error or --timeout expired.
+ * the plugins or calls one function, prints JSON on stdout (see jsonvalues.h for bytes and
+ * floats JSON cannot hold), errors and the log on stderr, and exits: 0 success, 1 failure,
+ * 2 usage error or --timeout expired.
  */
 class HeadlessHost : public QObject
 {

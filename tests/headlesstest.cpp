@@ -36,6 +36,7 @@ QString fixtures(const char *suite)
 const QString noisyId = QStringLiteral("org.pluginhost.test.noisy");
 const QString hugeCallErrorId = QStringLiteral("org.pluginhost.test.hugecallerror");
 const QString hugeLoadErrorId = QStringLiteral("org.pluginhost.test.hugeloaderror");
+const QString valuesId = QStringLiteral("org.pluginhost.test.values");
 
 // Far above what the bounded message and traceback of one error take, far below a 50 MB text.
 constexpr qsizetype boundedErrorBytes = 512 * 1024;
@@ -134,6 +135,17 @@ QHash<QString, QJsonObject> listedPlugins(const QJsonArray &array)
     }
     return plugins;
 }
+
+// The one line of JSON --call printed, parsed.
+QJsonValue callResult(const HostRun &run)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson("[" + run.out + "]", &parseError);
+    if (parseError.error != QJsonParseError::NoError || !run.out.endsWith('\n') || run.out.count('\n') != 1) {
+        return QJsonValue::Undefined;
+    }
+    return document.array().at(0);
+}
 } // namespace
 
 // A run that ended on its own, without crashing, with this exit code.
@@ -167,6 +179,11 @@ private Q_SLOTS:
     void testHugeError();
     void testHugeErrorInList();
     void testIdWithNul();
+    void testValuesJsonCannotHold();
+    void testArgsTaggedValues_data();
+    void testArgsTaggedValues();
+    void testArgsBadTaggedValues_data();
+    void testArgsBadTaggedValues();
     void testUnknownPlugin();
     void testUnknownFunction_data();
     void testUnknownFunction();
@@ -525,6 +542,123 @@ void HeadlessTest::testIdWithNul()
     QVERIFY2(!error.contains(QChar(0)) || error.contains(QLatin1String("after-the-nul")), run.describe().constData());
     // On stderr a NUL is shown as \0, and the rest of the message follows it.
     VERIFY_CONTAINS(run, run.err, QString(error).replace(QChar(0), QLatin1String("\\0")));
+}
+
+// Floats JSON has no number for and bytes come out in the tagged form, and go back in as
+// --args unchanged.
+void HeadlessTest::testValuesJsonCannotHold()
+{
+    const QStringList base{QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("values"), QStringLiteral("--call"), valuesId};
+    const HostRun special = runHost(base + QStringList{QStringLiteral("special")});
+    VERIFY_EXIT(special, 0);
+    const QJsonValue result = callResult(special);
+    QVERIFY2(result.isObject(), special.describe().constData());
+    const QJsonObject values = result.toObject();
+    auto tagged = [](const char *tag, const QString &content) {
+        return QJsonValue(QJsonObject{{QLatin1String(tag), content}});
+    };
+    QCOMPARE(values.value(QLatin1String("nan")), tagged("$float", QStringLiteral("nan")));
+    QCOMPARE(values.value(QLatin1String("inf")), tagged("$float", QStringLiteral("inf")));
+    QCOMPARE(values.value(QLatin1String("-inf")), tagged("$float", QStringLiteral("-inf")));
+    QCOMPARE(values.value(QLatin1String("bytes")), tagged("$bytes", QString::fromLatin1(QByteArray::fromHex("00fffe20636166c3a9").toBase64())));
+    QCOMPARE(values.value(QLatin1String("empty bytes")), tagged("$bytes", QString()));
+    QCOMPARE(values.value(QLatin1String("buffer")), tagged("$bytes", QStringLiteral("gIE=")));
+    // A dict that would read as a tagged value is wrapped; one with two members is plain.
+    const QJsonObject taggedLooking{{QLatin1String("$bytes"), QStringLiteral("not bytes")}};
+    QCOMPARE(values.value(QLatin1String("tagged-looking")), QJsonValue(QJsonObject{{QLatin1String("$dict"), taggedLooking}}));
+    QCOMPARE(values.value(QLatin1String("two keys")), QJsonValue(QJsonObject{{QLatin1String("$float"), QStringLiteral("nan")}, {QLatin1String("other"), 1}}));
+    QCOMPARE(values.value(QLatin1String("float")), QJsonValue(2.5));
+
+    // What was printed goes back in as it came out...
+    const QString printed = QString::fromUtf8(special.out.trimmed());
+    const HostRun echo = runHost(base + QStringList{QStringLiteral("echo"), QStringLiteral("--args"), QLatin1Char('[') + printed + QLatin1Char(']')});
+    VERIFY_EXIT(echo, 0);
+    QCOMPARE(echo.out, QByteArray("[" + special.out.trimmed() + "]\n"));
+
+    // ...as the same Python values.
+    const HostRun described = runHost(base + QStringList{QStringLiteral("describe"), QStringLiteral("--args"), QLatin1Char('[') + printed + QLatin1Char(']')});
+    VERIFY_EXIT(described, 0);
+    const QString text = callResult(described).toArray().at(0).toString();
+    for (const QString &part : {QStringLiteral("'nan': nan"),
+                                QStringLiteral("'inf': inf"),
+                                QStringLiteral("'-inf': -inf"),
+                                QStringLiteral("'bytes': b'\\x00\\xff\\xfe caf\\xc3\\xa9'"),
+                                QStringLiteral("'empty bytes': b''"),
+                                QStringLiteral("'buffer': b'\\x80\\x81'"),
+                                QStringLiteral("'tagged-looking': {'$bytes': 'not bytes'}"),
+                                QStringLiteral("'two keys': {'$float': 'nan', 'other': 1}")}) {
+        QVERIFY2(text.contains(part), qPrintable(QStringLiteral("expected %1 in %2").arg(part, text)));
+    }
+}
+
+void HeadlessTest::testArgsTaggedValues_data()
+{
+    QTest::addColumn<QString>("args");
+    QTest::addColumn<QStringList>("expected"); // what the plugin saw: type and repr of each argument
+
+    QTest::newRow("floats") << QStringLiteral("[{\"$float\": \"nan\"}, {\"$float\": \"inf\"}, {\"$float\": \"-inf\"}, 2.5, 1e300]")
+                            << QStringList{QStringLiteral("float nan"), QStringLiteral("float inf"), QStringLiteral("float -inf"), QStringLiteral("float 2.5"),
+                                           QStringLiteral("float 1e+300")};
+    // Qt's JSON keeps no difference between 2.0 and 2; $float says which one is meant.
+    QTest::newRow("whole floats") << QStringLiteral("[2, 2.0, {\"$float\": \"2\"}, {\"$float\": \"-0.0\"}]")
+                                  << QStringList{QStringLiteral("int 2"), QStringLiteral("int 2"), QStringLiteral("float 2.0"), QStringLiteral("float -0.0")};
+    QTest::newRow("bytes") << QStringLiteral("[{\"$bytes\": \"AP8=\"}, {\"$bytes\": \"\"}, {\"$bytes\": \"w6k=\"}]")
+                           << QStringList{QStringLiteral("bytes b'\\x00\\xff'"), QStringLiteral("bytes b''"), QStringLiteral("bytes b'\\xc3\\xa9'")};
+    QTest::newRow("nested") << QStringLiteral("[[{\"k\": {\"$bytes\": \"YQ==\"}}]]") << QStringList{QStringLiteral("list [{'k': b'a'}]")};
+    QTest::newRow("$dict") << QStringLiteral("[{\"$dict\": {\"$float\": {\"$float\": \"inf\"}}}, {\"$dict\": {}}]")
+                           << QStringList{QStringLiteral("dict {'$float': inf}"), QStringLiteral("dict {}")};
+    QTest::newRow("not tagged") << QStringLiteral("[{\"$bytes\": \"x\", \"y\": 1}, {\"bytes\": \"AP8=\"}]")
+                                << QStringList{QStringLiteral("dict {'$bytes': 'x', 'y': 1}"), QStringLiteral("dict {'bytes': 'AP8='}")};
+    QTest::newRow("NUL in text") << QStringLiteral("[\"a\\u0000b\"]") << QStringList{QStringLiteral("str 'a\\x00b'")};
+}
+
+void HeadlessTest::testArgsTaggedValues()
+{
+    QFETCH(QString, args);
+    QFETCH(QStringList, expected);
+
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("values"), QStringLiteral("--call"), valuesId,
+                                 QStringLiteral("describe"), QStringLiteral("--args"), args});
+    VERIFY_EXIT(run, 0);
+    QJsonArray expectedJson;
+    for (const QString &item : std::as_const(expected)) {
+        expectedJson.append(item);
+    }
+    QCOMPARE(callResult(run), QJsonValue(expectedJson));
+}
+
+void HeadlessTest::testArgsBadTaggedValues_data()
+{
+    QTest::addColumn<QString>("args");
+    QTest::addColumn<QStringList>("expected"); // on stderr
+
+    QTest::newRow("unknown float") << QStringLiteral("[1, {\"$float\": \"lots\"}]")
+                                   << QStringList{QStringLiteral("args[1]"), QStringLiteral("$float takes \"nan\", \"inf\", \"-inf\" or a number as text")};
+    QTest::newRow("float as number") << QStringLiteral("[{\"$float\": 1.5}]") << QStringList{QStringLiteral("args[0]"), QStringLiteral("$float takes")};
+    QTest::newRow("not base64") << QStringLiteral("[{\"k\": [{\"$bytes\": \"no base64!\"}]}]")
+                                << QStringList{QStringLiteral("args[0][\"k\"][0]"), QStringLiteral("$bytes takes base64 text")};
+    QTest::newRow("bytes as number") << QStringLiteral("[{\"$bytes\": 5}]") << QStringList{QStringLiteral("args[0]"), QStringLiteral("$bytes takes base64 text")};
+    QTest::newRow("unknown tag") << QStringLiteral("[{\"$set\": [1]}]")
+                                 << QStringList{QStringLiteral("args[0]"), QStringLiteral("\"$set\" is none"), QStringLiteral("{\"$dict\": {…}}")};
+    QTest::newRow("$dict of a list") << QStringLiteral("[{\"$dict\": [1]}]") << QStringList{QStringLiteral("args[0]"), QStringLiteral("$dict takes an object")};
+    QTest::newRow("lone surrogate") << QStringLiteral("[\"a\\ud800b\"]") << QStringList{QStringLiteral("args[0]"), QStringLiteral("lone surrogate")};
+    QTest::newRow("lone surrogate in a key") << QStringLiteral("[{\"\\udc00\": 1}]")
+                                             << QStringList{QStringLiteral("args[0]"), QStringLiteral("lone surrogate")};
+}
+
+void HeadlessTest::testArgsBadTaggedValues()
+{
+    QFETCH(QString, args);
+    QFETCH(QStringList, expected);
+
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("values"), QStringLiteral("--call"), valuesId,
+                                 QStringLiteral("describe"), QStringLiteral("--args"), args});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("pluginhost: --args: "));
+    for (const QString &part : std::as_const(expected)) {
+        VERIFY_CONTAINS(run, run.err, part);
+    }
 }
 
 void HeadlessTest::testUnknownPlugin()
