@@ -1,4 +1,5 @@
 #include "headless.h"
+#include "jsonvalues.h"
 
 #include <PluginHost/PluginManager>
 
@@ -7,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLoggingCategory>
 #include <QMetaEnum>
 #include <QTimer>
 
@@ -41,47 +43,45 @@ QString stateName(Plugin::State state)
     return QString::fromLatin1(QMetaEnum::fromType<Plugin::State>().valueToKey(int(state))).toLower();
 }
 
-void printOut(const QByteArray &text)
-{
-    std::fwrite(text.constData(), 1, size_t(text.size()), stdout);
-    std::fflush(stdout);
-}
-
+// Errors and the log share stderr. A NUL (an id can hold one) is shown, not written: it would
+// end the message for Qt's own handler and for most readers of the log.
 void printError(const QString &text)
 {
-    const QByteArray utf8 = text.toUtf8() + '\n';
+    QString shown = text;
+    const QByteArray utf8 = shown.replace(QChar(0), QLatin1String("\\0")).toUtf8() + '\n';
     std::fwrite(utf8.constData(), 1, size_t(utf8.size()), stderr);
+    std::fflush(stderr);
 }
 
-QJsonValue toJson(const QVariant &value)
+void writeLogMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
-    // Bytes are not JSON: print them as text when they are UTF-8, which is what scripts expect.
-    if (value.typeId() == QMetaType::QByteArray) {
-        return QJsonValue(QString::fromUtf8(value.toByteArray()));
+    const QString formatted = qFormatLogMessage(type, context, message);
+    if (!formatted.isNull()) { // QT_MESSAGE_PATTERN may leave a message out
+        printError(formatted);
     }
-    if (value.typeId() == QMetaType::QVariantList) {
-        QJsonArray array;
-        for (const QVariant &item : value.toList()) {
-            array.append(toJson(item));
-        }
-        return array;
-    }
-    if (value.typeId() == QMetaType::QVariantMap) {
-        QJsonObject object;
-        const QVariantMap map = value.toMap();
-        for (auto it = map.cbegin(); it != map.cend(); ++it) {
-            object.insert(it.key(), toJson(it.value()));
-        }
-        return object;
-    }
-    return QJsonValue::fromVariant(value);
 }
 } // namespace
 
-HeadlessHost::HeadlessHost(PluginManager *manager, QObject *parent)
+HeadlessHost::HeadlessHost(PluginManager *manager, int outputDescriptor, QObject *parent)
     : QObject(parent)
     , m_manager(manager)
 {
+    // Unbuffered: a result is one write, done before the host exits whatever happens next.
+    m_output.open(outputDescriptor, QIODevice::WriteOnly | QIODevice::Unbuffered, QFileDevice::AutoCloseHandle);
+}
+
+void HeadlessHost::routeLogToStandardError()
+{
+    qInstallMessageHandler(writeLogMessage);
+}
+
+bool HeadlessHost::printResult(const QByteArray &json)
+{
+    if (m_output.write(json) == json.size()) {
+        return true;
+    }
+    printError(QStringLiteral("pluginhost: could not write the result to standard output: %1").arg(m_output.errorString()));
+    return false;
 }
 
 void HeadlessHost::start(const QCommandLineParser &parser)
@@ -156,8 +156,7 @@ void HeadlessHost::list()
                 {QStringLiteral("last_error"), QJsonValue()},
             });
         }
-        printOut(QJsonDocument(plugins).toJson(QJsonDocument::Indented));
-        finish(0);
+        finish(printResult(QJsonDocument(plugins).toJson(QJsonDocument::Indented)) ? 0 : 1);
     });
 }
 
@@ -174,7 +173,14 @@ void HeadlessHost::call(const QString &pluginId, const QString &function, const 
             finish(1);
             return;
         }
-        arguments = document.array().toVariantList();
+        QVariant converted;
+        QString error;
+        if (!JsonValues::fromJson(document.array(), QStringLiteral("args"), &converted, &error)) {
+            printError(QStringLiteral("pluginhost: --args: %1").arg(error));
+            finish(1);
+            return;
+        }
+        arguments = converted.toList();
     }
 
     Plugin *plugin = m_manager->plugin(pluginId);
@@ -206,20 +212,38 @@ void HeadlessHost::call(const QString &pluginId, const QString &function, const 
     }
     // Calls made while loading wait for the load; a failed load fails the call with its error.
     m_call = plugin->call(function, arguments, options);
-    whenFinished(this, m_call, [this](const QFuture<QVariant> &future) {
+    whenFinished(this, m_call, [this, plugin, function](const QFuture<QVariant> &future) {
         if (m_timedOut) {
             return;
         }
         const CallResult result = CallResult::fromFuture(future);
         if (!result) {
+            if (plugin->state() == Plugin::State::Failed) {
+                loadFailed(plugin, function);
+                return;
+            }
             printError(result.error().errorText());
             finish(result.error().kind() == PluginError::Kind::TimedOut ? 2 : 1);
             return;
         }
-        const QJsonValue json = toJson(result.value());
-        printOut(QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + '\n');
-        finish(0);
+        const QJsonValue json = JsonValues::toJson(result.value());
+        finish(printResult(QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + '\n') ? 0 : 1);
     });
+}
+
+void HeadlessHost::loadFailed(Plugin *plugin, const QString &function)
+{
+    // The SDK logs a failed load with its whole text (category pluginhost.plugins), and the log
+    // is on stderr: repeat the text only when that log is turned off.
+    static const QLoggingCategory loadLog("pluginhost.plugins");
+    QString text = QStringLiteral("pluginhost: %1() of %2 was not called: the plugin failed to load").arg(function, plugin->id());
+    if (loadLog.isWarningEnabled()) {
+        text += QStringLiteral(" (its error is above)");
+    } else {
+        text += QStringLiteral(": ") + plugin->lastError().errorText();
+    }
+    printError(text);
+    finish(1);
 }
 
 void HeadlessHost::setTimeout(std::chrono::milliseconds timeout)

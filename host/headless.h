@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QCommandLineParser>
+#include <QFile>
 #include <QFuture>
 #include <QObject>
 #include <QVariant>
@@ -15,14 +16,20 @@ class PluginManager;
 
 /*
  * `pluginhost --headless`: enables or disables plugins in the profile's registry, then lists
- * the plugins or calls one function, prints JSON on stdout,
- * errors on stderr, and exits: 0 success, 1 failure, 2 usage error or --timeout expired.
+ * the plugins or calls one function, prints JSON on stdout (see jsonvalues.h for bytes and
+ * floats JSON cannot hold), errors and the log on stderr, and exits: 0 success, 1 failure,
+ * 2 usage error or --timeout expired.
  */
 class HeadlessHost : public QObject
 {
     Q_OBJECT
 public:
-    HeadlessHost(PluginHost::PluginManager *manager, QObject *parent = nullptr);
+    /// Writes its results to `outputDescriptor` (see reserveStandardOutput()) and nowhere else.
+    HeadlessHost(PluginHost::PluginManager *manager, int outputDescriptor, QObject *parent = nullptr);
+
+    /// Sends every log message to stderr, whole (Qt's own handler may send it elsewhere, and
+    /// cuts a message at a NUL).
+    static void routeLogToStandardError();
 
     /// Starts the requested action; the application quits with its exit code when it is done.
     void start(const QCommandLineParser &parser);
@@ -36,10 +43,14 @@ private:
     bool changeRegistry(const QStringList &pluginIds, bool enabled);
     void list();
     void call(const QString &pluginId, const QString &function, const QString &argumentsJson);
+    void loadFailed(PluginHost::Plugin *plugin, const QString &function);
     void timedOut(PluginHost::Plugin *plugin, const QString &function);
+    // False (after saying why on stderr) when the result could not be written.
+    bool printResult(const QByteArray &json);
     void finish(int exitCode);
 
     PluginHost::PluginManager *const m_manager;
+    QFile m_output;
     std::chrono::milliseconds m_timeout{0};
     bool m_timedOut = false; // the deadline passed: the call's own result no longer counts
     QFuture<QVariant> m_call;

@@ -1,4 +1,5 @@
 #include "headless.h"
+#include "standardoutput.h"
 
 #include "pluginhost_version.h"
 
@@ -90,6 +91,10 @@ int main(int argc, char **argv)
         }
     }
 
+    // Before any plugin runs: what it writes to stdout must not mix with the JSON.
+    const int output = reserveStandardOutput();
+    HeadlessHost::routeLogToStandardError();
+
     auto manager = std::make_unique<PluginHost::PluginManager>();
     QStringList dirs = parser.values(QStringLiteral("plugin-dir"));
     for (QString &dir : dirs) {
@@ -101,7 +106,7 @@ int main(int argc, char **argv)
     }
     manager->discover();
 
-    HeadlessHost host(manager.get());
+    HeadlessHost host(manager.get(), output);
     host.setTimeout(timeout);
     host.start(parser);
     const int exitCode = application.exec();

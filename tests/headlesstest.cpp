@@ -24,8 +24,22 @@ const QString raisingId = QStringLiteral("org.pluginhost.test.raisesonimport");
 
 QString fixtures()
 {
-    return QStringLiteral(PLUGINHOST_TEST_DATA "/headless");
+    return QStringLiteral(PLUGINHOST_TEST_DATA "/headless/basic");
 }
+
+// The other fixtures, a search path per suite: tests/data/headless/<suite>/<plugin>.
+QString fixtures(const char *suite)
+{
+    return QStringLiteral(PLUGINHOST_TEST_DATA "/headless/") + QLatin1String(suite);
+}
+
+const QString noisyId = QStringLiteral("org.pluginhost.test.noisy");
+const QString hugeCallErrorId = QStringLiteral("org.pluginhost.test.hugecallerror");
+const QString hugeLoadErrorId = QStringLiteral("org.pluginhost.test.hugeloaderror");
+const QString valuesId = QStringLiteral("org.pluginhost.test.values");
+
+// Far above what the bounded message and traceback of one error take, far below a 50 MB text.
+constexpr qsizetype boundedErrorBytes = 512 * 1024;
 
 // A plugin that loops in Python or sleeps in C on request (shared with quarantinetest).
 const QString stuckId = QStringLiteral("org.pluginhost.test.stuck");
@@ -58,18 +72,31 @@ struct HostRun {
             text += "\n" + failure.toUtf8();
         }
         text += "\nexit status " + QByteArray(exitStatus == QProcess::NormalExit ? "normal" : "crash") + ", exit code " + QByteArray::number(exitCode);
-        text += "\n--- stdout ---\n" + out + "\n--- stderr ---\n" + err;
+        text += "\n--- stdout ---\n" + shortened(out) + "\n--- stderr ---\n" + shortened(err);
         return text;
+    }
+
+    // Enough to see what went wrong, even when a stream holds megabytes.
+    static QByteArray shortened(const QByteArray &stream)
+    {
+        constexpr qsizetype shown = 16 * 1024;
+        if (stream.size() <= 2 * shown) {
+            return stream;
+        }
+        return stream.left(shown) + "\n[… " + QByteArray::number(stream.size() - 2 * shown) + " bytes not shown …]\n" + stream.right(shown);
     }
 };
 
-HostRun runHost(const QStringList &arguments)
+HostRun runHost(const QStringList &arguments, const QHash<QString, QString> &extraEnvironment = {})
 {
     HostRun run;
     run.arguments = arguments;
     QProcess process;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("QT_FORCE_STDERR_LOGGING"), QStringLiteral("1"));
+    for (auto it = extraEnvironment.cbegin(); it != extraEnvironment.cend(); ++it) {
+        environment.insert(it.key(), it.value());
+    }
     // The default profile lives under the data folder: never the user's, and fresh for this run.
     static QTemporaryDir dataHome;
     environment.insert(QStringLiteral("XDG_DATA_HOME"), dataHome.path());
@@ -108,6 +135,17 @@ QHash<QString, QJsonObject> listedPlugins(const QJsonArray &array)
     }
     return plugins;
 }
+
+// The one line of JSON --call printed, parsed.
+QJsonValue callResult(const HostRun &run)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson("[" + run.out + "]", &parseError);
+    if (parseError.error != QJsonParseError::NoError || !run.out.endsWith('\n') || run.out.count('\n') != 1) {
+        return QJsonValue::Undefined;
+    }
+    return document.array().at(0);
+}
 } // namespace
 
 // A run that ended on its own, without crashing, with this exit code.
@@ -135,6 +173,17 @@ private Q_SLOTS:
     void testCallRaises_data();
     void testCallRaises();
     void testCallPluginThatFailedToLoad();
+    void testCallPluginThatFailedToLoadWithoutItsLog();
+    void testPluginWritesToStdout();
+    void testHugeError_data();
+    void testHugeError();
+    void testHugeErrorInList();
+    void testIdWithNul();
+    void testValuesJsonCannotHold();
+    void testArgsTaggedValues_data();
+    void testArgsTaggedValues();
+    void testArgsBadTaggedValues_data();
+    void testArgsBadTaggedValues();
     void testUnknownPlugin();
     void testUnknownFunction_data();
     void testUnknownFunction();
@@ -350,6 +399,266 @@ void HeadlessTest::testCallPluginThatFailedToLoad()
     VERIFY_CONTAINS(run, run.err, QStringLiteral("RuntimeError"));
     VERIFY_CONTAINS(run, run.err, QStringLiteral("raising.py refuses to be imported"));
     VERIFY_CONTAINS(run, run.err, QStringLiteral("raising.py:9"));
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("never_callable() of org.pluginhost.test.raisesonimport was not called: the plugin failed to load"));
+    // The load error once: in the log, not again by the host.
+    QVERIFY2(run.err.count("Traceback (most recent call last)") == 1, run.describe().constData());
+    QVERIFY2(run.err.count("raising.py:9") == 1, run.describe().constData());
+}
+
+// With the SDK's log of the failed load turned off, the host prints the error itself, once.
+void HeadlessTest::testCallPluginThatFailedToLoadWithoutItsLog()
+{
+    const HostRun run =
+        runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures(), QStringLiteral("--call"), raisingId, QStringLiteral("never_callable")},
+                {{QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("pluginhost.plugins.warning=false")}});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("was not called: the plugin failed to load: org.pluginhost.test.raisesonimport: RuntimeError"));
+    QVERIFY2(run.err.count("Traceback (most recent call last)") == 1, run.describe().constData());
+    QVERIFY2(run.err.count("raising.py:9") == 1, run.describe().constData());
+}
+
+// A plugin writing to the process's stdout (file descriptor 1, sys.__stdout__) at import, in
+// on_load() and in a call: the JSON stays intact, and the junk lands on stderr with the log.
+void HeadlessTest::testPluginWritesToStdout()
+{
+    const HostRun list = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("stdout"), QStringLiteral("--list")});
+    VERIFY_EXIT(list, 0);
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(list.out, &parseError);
+    QVERIFY2(parseError.error == QJsonParseError::NoError && document.isArray(), list.describe().constData());
+    const QHash<QString, QJsonObject> plugins = listedPlugins(document.array());
+    QCOMPARE(plugins.value(noisyId).value(QLatin1String("state")).toString(), QStringLiteral("loaded"));
+    for (const char *where : {"import", "on_load"}) {
+        VERIFY_CONTAINS(list, list.err, QStringLiteral("junk from os.write(1) in %1").arg(QLatin1String(where)));
+        VERIFY_CONTAINS(list, list.err, QStringLiteral("junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
+        VERIFY_CONTAINS(list, list.err, QStringLiteral("unflushed junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
+    }
+
+    const HostRun call = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("stdout"), QStringLiteral("--call"), noisyId,
+                                  QStringLiteral("noisy"), QStringLiteral("--args"), QStringLiteral("[\"kept\"]")});
+    VERIFY_EXIT(call, 0);
+    QCOMPARE(call.out, QByteArray("{\"value\":\"kept\",\"written\":true}\n"));
+    for (const char *where : {"import", "on_load", "noisy"}) {
+        VERIFY_CONTAINS(call, call.err, QStringLiteral("junk from os.write(1) in %1").arg(QLatin1String(where)));
+        VERIFY_CONTAINS(call, call.err, QStringLiteral("junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
+        VERIFY_CONTAINS(call, call.err, QStringLiteral("unflushed junk from sys.__stdout__ in %1").arg(QLatin1String(where)));
+    }
+}
+
+void HeadlessTest::testHugeError_data()
+{
+    QTest::addColumn<QString>("pluginId");
+    QTest::addColumn<QString>("function");
+    QTest::addColumn<QStringList>("expected"); // on stderr
+    QTest::addColumn<QByteArray>("headline"); // on stderr exactly once: the error is printed once
+
+    // The message keeps 32,768 characters at each end: of "start of the message " + 50,000,000
+    // "x" + " end of the message" (50,000,040 characters), 49,934,504 are cut.
+    QTest::newRow("50 MB message") << hugeCallErrorId << QStringLiteral("huge_message")
+                                   << QStringList{QStringLiteral("ValueError: start of the message xxx"),
+                                                  QStringLiteral("xxx… [49,934,504 characters cut] …xxx"),
+                                                  QStringLiteral("xxx end of the message"),
+                                                  QStringLiteral("Traceback (most recent call last)"),
+                                                  QStringLiteral("hugecallerror.py\", line 6, in huge_message")}
+                                   << QByteArray("org.pluginhost.test.hugecallerror: ValueError: start of the message");
+    // Every exception of the chain repeats the message: whole ones are cut from the middle.
+    QTest::newRow("chain sharing a 5 MB message") << hugeCallErrorId << QStringLiteral("huge_chain")
+                                                   << QStringList{QStringLiteral("LookupError: the last of the chain"),
+                                                                  QStringLiteral("RuntimeError: yyy"),
+                                                                  QStringLiteral("characters cut] …"),
+                                                                  QStringLiteral("The above exception was the direct cause of the following exception")}
+                                                   << QByteArray("org.pluginhost.test.hugecallerror: LookupError: the last of the chain");
+    // The value converter's errors name the type and the key: both bounded too.
+    QTest::newRow("type name of 5 MB") << hugeCallErrorId << QStringLiteral("huge_type_name")
+                                       << QStringList{QStringLiteral("TypeError: the result of huge_type_name(): a TTT"),
+                                                      QStringLiteral("TTT… [4,934,"),
+                                                      QStringLiteral("TTT cannot cross")}
+                                       << QByteArray("org.pluginhost.test.hugecallerror: TypeError: the result of huge_type_name()");
+    QTest::newRow("key of 5 MB") << hugeCallErrorId << QStringLiteral("huge_key")
+                                 << QStringList{QStringLiteral("TypeError: the result of huge_key()[\"kkk"),
+                                                QStringLiteral("kkk… [4,934,"),
+                                                QStringLiteral("kkk\"]: ")}
+                                 << QByteArray("org.pluginhost.test.hugecallerror: TypeError: the result of huge_key()");
+    QTest::newRow("str() is a long repr") << hugeCallErrorId << QStringLiteral("huge_repr")
+                                          << QStringList{QStringLiteral("KeyError: ['zzz"), QStringLiteral("characters cut] …")}
+                                          << QByteArray("org.pluginhost.test.hugecallerror: KeyError: ['zzz");
+    // Loading fails: the error is the SDK's log line, and the host's own line is short.
+    QTest::newRow("50 MB load error") << hugeLoadErrorId << QStringLiteral("never_called")
+                                      << QStringList{QStringLiteral("RuntimeError: start of the load error xxx"),
+                                                     QStringLiteral("characters cut] …"),
+                                                     QStringLiteral("xxx end of the load error"),
+                                                     QStringLiteral("never_called() of org.pluginhost.test.hugeloaderror was not called")}
+                                      << QByteArray("org.pluginhost.test.hugeloaderror: RuntimeError: start of the load error");
+}
+
+// An exception of 50 MB is printed once, bounded, with a marker saying how much was cut.
+void HeadlessTest::testHugeError()
+{
+    QFETCH(QString, pluginId);
+    QFETCH(QString, function);
+    QFETCH(QStringList, expected);
+    QFETCH(QByteArray, headline);
+
+    const HostRun run =
+        runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("huge-errors"), QStringLiteral("--call"), pluginId, function});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    QVERIFY2(run.err.size() < boundedErrorBytes, QByteArray("stderr has " + QByteArray::number(run.err.size()) + " bytes\n" + run.describe()).constData());
+    for (const QString &part : std::as_const(expected)) {
+        VERIFY_CONTAINS(run, run.err, part);
+    }
+    QVERIFY2(run.err.count(headline) == 1, run.describe().constData());
+}
+
+// --list of a plugin whose load failed with a huge error: the JSON and the log are bounded.
+void HeadlessTest::testHugeErrorInList()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("huge-errors"), QStringLiteral("--list")});
+    VERIFY_EXIT(run, 0);
+    QVERIFY2(run.out.size() < boundedErrorBytes, QByteArray("stdout has " + QByteArray::number(run.out.size()) + " bytes").constData());
+    QVERIFY2(run.err.size() < boundedErrorBytes, QByteArray("stderr has " + QByteArray::number(run.err.size()) + " bytes").constData());
+    const QHash<QString, QJsonObject> plugins = listedPlugins(QJsonDocument::fromJson(run.out).array());
+    QCOMPARE(plugins.value(hugeCallErrorId).value(QLatin1String("state")).toString(), QStringLiteral("loaded"));
+    const QJsonObject failed = plugins.value(hugeLoadErrorId);
+    QCOMPARE(failed.value(QLatin1String("state")).toString(), QStringLiteral("failed"));
+    const QString error = failed.value(QLatin1String("error")).toString();
+    QVERIFY2(error.contains(QLatin1String("RuntimeError: start of the load error xxx")), run.describe().constData());
+    QVERIFY2(error.contains(QStringLiteral("characters cut] …")), run.describe().constData());
+    QVERIFY2(error.contains(QLatin1String("xxx end of the load error")), run.describe().constData());
+    QVERIFY2(run.err.count("Traceback (most recent call last)") == 1, run.describe().constData());
+}
+
+// Whatever names a plugin with a NUL in its id, the message goes on past the NUL, on stderr as
+// in the JSON.
+void HeadlessTest::testIdWithNul()
+{
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("nul-id"), QStringLiteral("--list")});
+    VERIFY_EXIT(run, 0);
+    const QJsonArray entries = QJsonDocument::fromJson(run.out).array();
+    QCOMPARE(entries.size(), 1);
+    const QString error = entries.at(0).toObject().value(QLatin1String("error")).toString();
+    QVERIFY2(!error.isEmpty(), run.describe().constData()); // invalid, or failed to load: either way it says why
+    QVERIFY2(!error.contains(QChar(0)) || error.contains(QLatin1String("after-the-nul")), run.describe().constData());
+    // On stderr a NUL is shown as \0, and the rest of the message follows it.
+    VERIFY_CONTAINS(run, run.err, QString(error).replace(QChar(0), QLatin1String("\\0")));
+}
+
+// Floats JSON has no number for and bytes come out in the tagged form, and go back in as
+// --args unchanged.
+void HeadlessTest::testValuesJsonCannotHold()
+{
+    const QStringList base{QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("values"), QStringLiteral("--call"), valuesId};
+    const HostRun special = runHost(base + QStringList{QStringLiteral("special")});
+    VERIFY_EXIT(special, 0);
+    const QJsonValue result = callResult(special);
+    QVERIFY2(result.isObject(), special.describe().constData());
+    const QJsonObject values = result.toObject();
+    auto tagged = [](const char *tag, const QString &content) {
+        return QJsonValue(QJsonObject{{QLatin1String(tag), content}});
+    };
+    QCOMPARE(values.value(QLatin1String("nan")), tagged("$float", QStringLiteral("nan")));
+    QCOMPARE(values.value(QLatin1String("inf")), tagged("$float", QStringLiteral("inf")));
+    QCOMPARE(values.value(QLatin1String("-inf")), tagged("$float", QStringLiteral("-inf")));
+    QCOMPARE(values.value(QLatin1String("bytes")), tagged("$bytes", QString::fromLatin1(QByteArray::fromHex("00fffe20636166c3a9").toBase64())));
+    QCOMPARE(values.value(QLatin1String("empty bytes")), tagged("$bytes", QString()));
+    QCOMPARE(values.value(QLatin1String("buffer")), tagged("$bytes", QStringLiteral("gIE=")));
+    // A dict that would read as a tagged value is wrapped; one with two members is plain.
+    const QJsonObject taggedLooking{{QLatin1String("$bytes"), QStringLiteral("not bytes")}};
+    QCOMPARE(values.value(QLatin1String("tagged-looking")), QJsonValue(QJsonObject{{QLatin1String("$dict"), taggedLooking}}));
+    QCOMPARE(values.value(QLatin1String("two keys")), QJsonValue(QJsonObject{{QLatin1String("$float"), QStringLiteral("nan")}, {QLatin1String("other"), 1}}));
+    QCOMPARE(values.value(QLatin1String("float")), QJsonValue(2.5));
+
+    // What was printed goes back in as it came out...
+    const QString printed = QString::fromUtf8(special.out.trimmed());
+    const HostRun echo = runHost(base + QStringList{QStringLiteral("echo"), QStringLiteral("--args"), QLatin1Char('[') + printed + QLatin1Char(']')});
+    VERIFY_EXIT(echo, 0);
+    QCOMPARE(echo.out, QByteArray("[" + special.out.trimmed() + "]\n"));
+
+    // ...as the same Python values.
+    const HostRun described = runHost(base + QStringList{QStringLiteral("describe"), QStringLiteral("--args"), QLatin1Char('[') + printed + QLatin1Char(']')});
+    VERIFY_EXIT(described, 0);
+    const QString text = callResult(described).toArray().at(0).toString();
+    for (const QString &part : {QStringLiteral("'nan': nan"),
+                                QStringLiteral("'inf': inf"),
+                                QStringLiteral("'-inf': -inf"),
+                                QStringLiteral("'bytes': b'\\x00\\xff\\xfe caf\\xc3\\xa9'"),
+                                QStringLiteral("'empty bytes': b''"),
+                                QStringLiteral("'buffer': b'\\x80\\x81'"),
+                                QStringLiteral("'tagged-looking': {'$bytes': 'not bytes'}"),
+                                QStringLiteral("'two keys': {'$float': 'nan', 'other': 1}")}) {
+        QVERIFY2(text.contains(part), qPrintable(QStringLiteral("expected %1 in %2").arg(part, text)));
+    }
+}
+
+void HeadlessTest::testArgsTaggedValues_data()
+{
+    QTest::addColumn<QString>("args");
+    QTest::addColumn<QStringList>("expected"); // what the plugin saw: type and repr of each argument
+
+    QTest::newRow("floats") << QStringLiteral("[{\"$float\": \"nan\"}, {\"$float\": \"inf\"}, {\"$float\": \"-inf\"}, 2.5, 1e300]")
+                            << QStringList{QStringLiteral("float nan"), QStringLiteral("float inf"), QStringLiteral("float -inf"), QStringLiteral("float 2.5"),
+                                           QStringLiteral("float 1e+300")};
+    // Qt's JSON keeps no difference between 2.0 and 2; $float says which one is meant.
+    QTest::newRow("whole floats") << QStringLiteral("[2, 2.0, {\"$float\": \"2\"}, {\"$float\": \"-0.0\"}]")
+                                  << QStringList{QStringLiteral("int 2"), QStringLiteral("int 2"), QStringLiteral("float 2.0"), QStringLiteral("float -0.0")};
+    QTest::newRow("bytes") << QStringLiteral("[{\"$bytes\": \"AP8=\"}, {\"$bytes\": \"\"}, {\"$bytes\": \"w6k=\"}]")
+                           << QStringList{QStringLiteral("bytes b'\\x00\\xff'"), QStringLiteral("bytes b''"), QStringLiteral("bytes b'\\xc3\\xa9'")};
+    QTest::newRow("nested") << QStringLiteral("[[{\"k\": {\"$bytes\": \"YQ==\"}}]]") << QStringList{QStringLiteral("list [{'k': b'a'}]")};
+    QTest::newRow("$dict") << QStringLiteral("[{\"$dict\": {\"$float\": {\"$float\": \"inf\"}}}, {\"$dict\": {}}]")
+                           << QStringList{QStringLiteral("dict {'$float': inf}"), QStringLiteral("dict {}")};
+    QTest::newRow("not tagged") << QStringLiteral("[{\"$bytes\": \"x\", \"y\": 1}, {\"bytes\": \"AP8=\"}]")
+                                << QStringList{QStringLiteral("dict {'$bytes': 'x', 'y': 1}"), QStringLiteral("dict {'bytes': 'AP8='}")};
+    QTest::newRow("NUL in text") << QStringLiteral("[\"a\\u0000b\"]") << QStringList{QStringLiteral("str 'a\\x00b'")};
+}
+
+void HeadlessTest::testArgsTaggedValues()
+{
+    QFETCH(QString, args);
+    QFETCH(QStringList, expected);
+
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("values"), QStringLiteral("--call"), valuesId,
+                                 QStringLiteral("describe"), QStringLiteral("--args"), args});
+    VERIFY_EXIT(run, 0);
+    QJsonArray expectedJson;
+    for (const QString &item : std::as_const(expected)) {
+        expectedJson.append(item);
+    }
+    QCOMPARE(callResult(run), QJsonValue(expectedJson));
+}
+
+void HeadlessTest::testArgsBadTaggedValues_data()
+{
+    QTest::addColumn<QString>("args");
+    QTest::addColumn<QStringList>("expected"); // on stderr
+
+    QTest::newRow("unknown float") << QStringLiteral("[1, {\"$float\": \"lots\"}]")
+                                   << QStringList{QStringLiteral("args[1]"), QStringLiteral("$float takes \"nan\", \"inf\", \"-inf\" or a number as text")};
+    QTest::newRow("float as number") << QStringLiteral("[{\"$float\": 1.5}]") << QStringList{QStringLiteral("args[0]"), QStringLiteral("$float takes")};
+    QTest::newRow("not base64") << QStringLiteral("[{\"k\": [{\"$bytes\": \"no base64!\"}]}]")
+                                << QStringList{QStringLiteral("args[0][\"k\"][0]"), QStringLiteral("$bytes takes base64 text")};
+    QTest::newRow("bytes as number") << QStringLiteral("[{\"$bytes\": 5}]") << QStringList{QStringLiteral("args[0]"), QStringLiteral("$bytes takes base64 text")};
+    QTest::newRow("unknown tag") << QStringLiteral("[{\"$set\": [1]}]")
+                                 << QStringList{QStringLiteral("args[0]"), QStringLiteral("\"$set\" is none"), QStringLiteral("{\"$dict\": {…}}")};
+    QTest::newRow("$dict of a list") << QStringLiteral("[{\"$dict\": [1]}]") << QStringList{QStringLiteral("args[0]"), QStringLiteral("$dict takes an object")};
+    QTest::newRow("lone surrogate") << QStringLiteral("[\"a\\ud800b\"]") << QStringList{QStringLiteral("args[0]"), QStringLiteral("lone surrogate")};
+    QTest::newRow("lone surrogate in a key") << QStringLiteral("[{\"\\udc00\": 1}]")
+                                             << QStringList{QStringLiteral("args[0]"), QStringLiteral("lone surrogate")};
+}
+
+void HeadlessTest::testArgsBadTaggedValues()
+{
+    QFETCH(QString, args);
+    QFETCH(QStringList, expected);
+
+    const HostRun run = runHost({QStringLiteral("--headless"), QStringLiteral("--plugin-dir"), fixtures("values"), QStringLiteral("--call"), valuesId,
+                                 QStringLiteral("describe"), QStringLiteral("--args"), args});
+    VERIFY_EXIT(run, 1);
+    QVERIFY2(run.out.isEmpty(), run.describe().constData());
+    VERIFY_CONTAINS(run, run.err, QStringLiteral("pluginhost: --args: "));
+    for (const QString &part : std::as_const(expected)) {
+        VERIFY_CONTAINS(run, run.err, part);
+    }
 }
 
 void HeadlessTest::testUnknownPlugin()
