@@ -142,6 +142,7 @@ private Q_SLOTS:
     void testHugeValues();
     void testBuffersAreStoredAsBytes();
     void testTransactions();
+    void testKeyLimit();
     void testPluginsReachOnlyTheirOwnKeys();
     void testValuesSurviveReloadAndRestart();
     void testRegistryRecordsLoads();
@@ -287,6 +288,32 @@ void StorageTest::testTransactions()
     QCOMPARE(sqliteText(db, "PRAGMA journal_mode"), QStringLiteral("wal"));
     QCOMPARE(sqliteText(db, "PRAGMA user_version"), QString::number(ProfileDatabase::schemaVersion));
     sqlite3_close(db);
+}
+
+void StorageTest::testKeyLimit()
+{
+    Session session(m_profile->path());
+    QVERIFY(session.load(keeperId));
+    QCOMPARE(ProfileDatabase::maximumKeySize, 1024);
+    const QString longest(1024, QLatin1Char('k'));
+    QVERIFY(session.call(keeperId, QStringLiteral("put"), {longest, 1}));
+    QCOMPARE(session.value(keeperId, QStringLiteral("get"), {longest}), QVariant(1LL));
+
+    // One byte more, counted in UTF-8 (513 "é" are 1026 bytes), or far more.
+    for (const QString &key : {QString(1025, QLatin1Char('k')), QString(513, QChar(0xe9)), QString(4 * 1024 * 1024, QLatin1Char('k'))}) {
+        for (const QString &operation : {QStringLiteral("put"), QStringLiteral("get"), QStringLiteral("remove")}) {
+            const QVariantList arguments = operation == QLatin1String("put") ? QVariantList{operation, key, 1} : QVariantList{operation, key};
+            const Attempt tooLong = attempt(session, keeperId, QStringLiteral("attempt"), arguments);
+            QCOMPARE(tooLong.type, QStringLiteral("builtins.ValueError"));
+            QVERIFY2(tooLong.message.contains(QLatin1String("at most 1024 bytes")), qPrintable(tooLong.message));
+            QVERIFY2(tooLong.message.contains(QLatin1Char('\'') + key.left(32)), qPrintable(tooLong.message)); // names the key by its start
+            QVERIFY2(tooLong.message.size() < 300, qPrintable(tooLong.message.left(300)));
+        }
+    }
+    const Attempt inTransaction =
+        attempt(session, keeperId, QStringLiteral("attempt"), {QStringLiteral("transaction"), QVariantList{QVariantList{QString(2000, QLatin1Char('t')), 1}}, false});
+    QCOMPARE(inTransaction.type, QStringLiteral("builtins.ValueError"));
+    QCOMPARE(session.value(keeperId, QStringLiteral("keys")).toStringList(), QStringList{longest});
 }
 
 void StorageTest::testPluginsReachOnlyTheirOwnKeys()

@@ -177,8 +177,8 @@ class Storage:
     id, chosen by the host.
 
     `storage[key]` raises KeyError for a missing key; a key that is not a str raises TypeError,
-    a value that cannot be kept TypeError naming where it sat (`storage['cover'][2]`), a value
-    too large ValueError. When the database cannot be read or written (disk full, read-only,
+    a key longer than 1024 bytes of UTF-8 ValueError, a value that cannot be kept TypeError
+    naming where it sat (`storage['cover'][2]`), a value too large ValueError. When the database cannot be read or written (disk full, read-only,
     locked by another process) the operation raises PluginError and nothing else breaks.
     Every operation commits at once, unless it runs inside `with storage.transaction():`.
     """

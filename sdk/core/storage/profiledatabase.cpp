@@ -546,6 +546,23 @@ StorageError tooLarge(const QString &what, qsizetype size)
                 .arg(double(size) / (1024 * 1024), 0, 'f', 1)
                 .arg(ProfileDatabase::maximumValueSize / (1024 * 1024))};
 }
+
+StorageError checkKey(const QString &key)
+{
+    const qsizetype size = key.toUtf8().size();
+    if (size > ProfileDatabase::maximumKeySize) {
+        qsizetype shown = 32;
+        if (key.at(shown - 1).isHighSurrogate()) {
+            --shown; // a character is shown whole or not at all
+        }
+        return {StorageError::Kind::TooLarge,
+                QStringLiteral("the key '%1…' is %2 bytes of UTF-8; storage keys are at most %3 bytes (keep data in values, not in keys)")
+                    .arg(key.left(shown))
+                    .arg(size)
+                    .arg(ProfileDatabase::maximumKeySize)};
+    }
+    return {};
+}
 } // namespace
 
 StorageError ProfileDatabase::open()
@@ -699,6 +716,9 @@ StorageError ProfileDatabase::takeState(const QString &pluginId, QVariant *state
 StorageError ProfileDatabase::value(const QString &space, const QString &key, QVariant *value, bool *found)
 {
     *found = false;
+    if (StorageError error = checkKey(key); error.isError()) {
+        return error;
+    }
     return read(d, [&](Connection &connection) {
         Statement statement(connection, "SELECT value FROM plugin_values WHERE plugin = ?1 AND key = ?2");
         if (!statement.get()) {
@@ -719,6 +739,9 @@ StorageError ProfileDatabase::value(const QString &space, const QString &key, QV
 
 StorageError ProfileDatabase::setValue(const QString &space, const QString &key, const QVariant &value)
 {
+    if (StorageError error = checkKey(key); error.isError()) {
+        return error;
+    }
     const QByteArray encoded = encode(value);
     if (encoded.size() > maximumValueSize) {
         return tooLarge(QStringLiteral("the value for '%1'").arg(key), encoded.size());
@@ -738,6 +761,9 @@ StorageError ProfileDatabase::setValue(const QString &space, const QString &key,
 StorageError ProfileDatabase::removeValue(const QString &space, const QString &key, bool *existed)
 {
     *existed = false;
+    if (StorageError error = checkKey(key); error.isError()) {
+        return error;
+    }
     return write(d, [&](Connection &connection) {
         Statement statement(connection, "DELETE FROM plugin_values WHERE plugin = ?1 AND key = ?2");
         if (!statement.get()) {

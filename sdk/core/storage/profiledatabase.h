@@ -27,7 +27,7 @@ public:
         Locked, ///< another process (or a long transaction of another thread) kept the database locked
         Full, ///< the disk is full
         ReadOnly, ///< the file or its folder cannot be written
-        TooLarge, ///< a value exceeds ProfileDatabase::maximumValueSize once encoded
+        TooLarge, ///< a key or a value exceeds its limit (ProfileDatabase::maximumKeySize, maximumValueSize)
         Failed, ///< anything else SQLite reported
     };
 
@@ -80,12 +80,15 @@ struct RegistryRecord {
  * for up to lockTimeout(), three times, and then reported as StorageError::Kind::Locked.
  *
  * Values are encoded as CBOR (QCborValue::fromVariant) and limited to maximumValueSize bytes
- * encoded. Each plugin's values live under its own namespace, the plugin id.
+ * encoded; keys to maximumKeySize bytes of UTF-8. Each plugin's values live under its own
+ * namespace, the plugin id.
  */
 class PLUGINHOSTCORE_EXPORT ProfileDatabase
 {
 public:
     static constexpr qsizetype maximumValueSize = 16 * 1024 * 1024;
+    /// Keys are names, not data: a longer one is refused (reads included) as StorageError::Kind::TooLarge.
+    static constexpr qsizetype maximumKeySize = 1024;
     static constexpr int schemaVersion = 1;
 
     explicit ProfileDatabase(const QString &filePath);
