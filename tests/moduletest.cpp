@@ -155,13 +155,17 @@ public:
         *count = m_storage.size();
         return PluginError();
     }
-    PluginError beginStorageTransaction() override
+    PluginError beginStorageTransaction(const QString &, quint64 *transaction) override
+    {
+        *transaction = 1;
+        return PluginError();
+    }
+    PluginError endStorageTransaction(quint64, bool) override
     {
         return PluginError();
     }
-    PluginError endStorageTransaction(bool) override
+    void abandonStorageTransaction(quint64) override
     {
-        return PluginError();
     }
 
     void setOwnGil(bool ownGil)

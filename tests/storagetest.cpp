@@ -1,5 +1,6 @@
 // The profile database end to end, with real plugins in real subinterpreters: pluginhost.storage
-// (the mapping, transactions, values, namespaces, limits), the registry (enabled, loads, errors),
+// (the mapping, transactions and what they make others wait for, values, namespaces, limits),
+// the registry (enabled, loads, errors),
 // state persisted across restarts, and the bad conditions: a corrupt file, a folder that cannot
 // be written, a full disk, a database locked by another process, a writer killed with SIGKILL.
 #include "futurehelpers.h"
@@ -13,6 +14,8 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
+#include <QRegularExpression>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -33,6 +36,42 @@ const QString otherId = QStringLiteral("org.test.other");
 const QString persistingId = QStringLiteral("org.test.persisting");
 const QString dormantId = QStringLiteral("org.test.dormant");
 const QString failingId = QStringLiteral("org.test.failing");
+const QString holderId = QStringLiteral("org.test.holder");
+
+// "holder.py:<line> in <function>", the line of holder.py marked "opened here: <function>".
+QString openedAt(const QString &function)
+{
+    QFile file(fixtures + QStringLiteral("/holder/holder.py"));
+    if (!file.open(QIODevice::ReadOnly | QIODevice::Text)) {
+        return QStringLiteral("holder.py unreadable");
+    }
+    const QByteArray marker = "# opened here: " + function.toUtf8();
+    for (int line = 1; !file.atEnd(); ++line) {
+        if (file.readLine().trimmed().endsWith(marker)) {
+            return QStringLiteral("holder.py:%1 in %2").arg(line).arg(function);
+        }
+    }
+    return QStringLiteral("no line of holder.py is marked for ") + function;
+}
+
+// A warning that names `pluginId` and the place `openedAt` (a path ends with it).
+QRegularExpression reportOf(const QString &pluginId, const QString &openedAt, const QString &rest)
+{
+    return QRegularExpression(QRegularExpression::escape(pluginId) + QStringLiteral(".*/") + QRegularExpression::escape(openedAt) + QStringLiteral(".*")
+                              + QRegularExpression::escape(rest));
+}
+
+// What another connection, opened now, finds in the file for `space`/`key`.
+QVariant freshRead(const QString &profile, const QString &space, const QString &key)
+{
+    ProfileDatabase database(profile + QStringLiteral("/pluginhost.sqlite"));
+    QVariant value;
+    bool found = false;
+    if (database.value(space, key, &value, &found).isError()) {
+        return QStringLiteral("error");
+    }
+    return found ? value : QVariant();
+}
 
 // One run of the application: a manager on `profile`, torn down (plugins unloaded) when it goes.
 class Session
@@ -142,6 +181,12 @@ private Q_SLOTS:
     void testHugeValues();
     void testBuffersAreStoredAsBytes();
     void testTransactions();
+    void testReadsInsideTransactions();
+    void testOpenTransactionMakesNoOneWait();
+    void testTransactionOpenDuringACallMakesNoOneWait();
+    void testDroppedTransactionIsRolledBackAndReported();
+    void testTransactionSizeLimit();
+    void testKeyLimit();
     void testPluginsReachOnlyTheirOwnKeys();
     void testValuesSurviveReloadAndRestart();
     void testRegistryRecordsLoads();
@@ -279,6 +324,11 @@ void StorageTest::testTransactions()
 
     const QVariantList reused = session.value(keeperId, QStringLiteral("transaction_reused")).toList();
     QCOMPARE(reused.value(1).toString(), QStringLiteral("builtins.RuntimeError"));
+    // A transaction belongs to the thread that entered it: exited elsewhere, it stays open.
+    const QVariantList elsewhere = session.value(keeperId, QStringLiteral("transaction_exited_elsewhere")).toList();
+    QCOMPARE(elsewhere.value(1).toString(), QStringLiteral("builtins.RuntimeError"));
+    QVERIFY2(elsewhere.value(2).toString().contains(QLatin1String("thread that entered it")), qPrintable(elsewhere.value(2).toString()));
+    QCOMPARE(elsewhere.value(3), QVariant(1LL));
 
     // A committed transaction is in the file, for another connection to see.
     sqlite3 *db = nullptr;
@@ -287,6 +337,139 @@ void StorageTest::testTransactions()
     QCOMPARE(sqliteText(db, "PRAGMA journal_mode"), QStringLiteral("wal"));
     QCOMPARE(sqliteText(db, "PRAGMA user_version"), QString::number(ProfileDatabase::schemaVersion));
     sqlite3_close(db);
+}
+
+void StorageTest::testReadsInsideTransactions()
+{
+    Session session(m_profile->path());
+    QVERIFY(session.load(keeperId));
+    const QVariantList views = session.value(keeperId, QStringLiteral("views_in_transactions")).toList();
+    QCOMPARE(views.size(), 4);
+    const auto view = [](const QStringList &keys, const QVariant &kept, bool gone) {
+        return QVariantMap{{QStringLiteral("keys"), QVariant(keys).toList()},
+                           {QStringLiteral("len"), qlonglong(keys.size())},
+                           {QStringLiteral("kept"), kept},
+                           {QStringLiteral("gone"), gone}};
+    };
+    const QString added = QStringLiteral("added");
+    const QString kept = QStringLiteral("kept");
+    const QString inner = QStringLiteral("inner");
+    // Inside: its own writes and removals, before anything is committed.
+    QCOMPARE(views.at(0).toMap(), view({added, kept}, QStringLiteral("new"), false));
+    // Inside a nested one: the writes of both levels.
+    QCOMPARE(views.at(1).toMap(), view({inner, kept}, QStringLiteral("inner"), false));
+    // The nested one rolled back: the outer one's writes are back, the inner one's gone.
+    QCOMPARE(views.at(2).toMap(), view({added, kept}, QStringLiteral("new"), false));
+    // Committed: the same, now from the database.
+    QCOMPARE(views.at(3).toMap(), view({added, kept}, QStringLiteral("new"), false));
+    QCOMPARE(freshRead(m_profile->path(), keeperId, kept), QVariant(QStringLiteral("new")));
+    QCOMPARE(freshRead(m_profile->path(), keeperId, inner), QVariant());
+}
+
+void StorageTest::testOpenTransactionMakesNoOneWait()
+{
+    Session session(m_profile->path());
+    QVERIFY(session.load(holderId));
+    QVERIFY(session.load(keeperId));
+
+    // The holder returns from the call with its transaction open, and it stays open.
+    QCOMPARE(session.value(holderId, QStringLiteral("hold"), {QStringLiteral("held"), QStringLiteral("pending")}), QVariant(QStringLiteral("pending")));
+
+    // Meanwhile another plugin writes and commits, and the registry is written.
+    QVERIFY(session.call(keeperId, QStringLiteral("put"), {QStringLiteral("k"), 1}));
+    const QVariantList pairs{QVariantList{QStringLiteral("t"), 2}};
+    QCOMPARE(session.value(keeperId, QStringLiteral("transaction"), {pairs, false}).toString(), QStringLiteral("committed"));
+    QCOMPARE(session.value(keeperId, QStringLiteral("get"), {QStringLiteral("k")}), QVariant(1LL));
+    QCOMPARE(freshRead(m_profile->path(), keeperId, QStringLiteral("k")), QVariant(1LL));
+    QCOMPARE(freshRead(m_profile->path(), keeperId, QStringLiteral("t")), QVariant(2LL));
+    QVERIFY(!session.plugin(dormantId)->setEnabled(true).isError());
+    QVERIFY(session.load(dormantId));
+    QCOMPARE(session.plugin(dormantId)->record().loads, 1);
+    QCOMPARE(freshRead(m_profile->path(), holderId, QStringLiteral("held")), QVariant()); // not committed
+
+    // All of that happened while the holder's transaction was open: it still sees its write.
+    QCOMPARE(session.value(holderId, QStringLiteral("read"), {QStringLiteral("held")}), QVariant(QStringLiteral("pending")));
+
+    // Unloaded with it open: rolled back, and reported with the plugin and where it was opened.
+    QTest::ignoreMessage(QtWarningMsg, reportOf(holderId, openedAt(QStringLiteral("hold")), QStringLiteral("still open; its writes were rolled back")));
+    const QFuture<CallResult> unloading = session.plugin(holderId)->unload();
+    QVERIFY(settle(unloading));
+    QCOMPARE(freshRead(m_profile->path(), holderId, QStringLiteral("held")), QVariant());
+    QVERIFY(session.load(holderId));
+    QCOMPARE(session.value(holderId, QStringLiteral("read"), {QStringLiteral("held")}), QVariant());
+}
+
+void StorageTest::testTransactionOpenDuringACallMakesNoOneWait()
+{
+    Session session(m_profile->path());
+    QVERIFY(session.load(holderId));
+    QVERIFY(session.load(keeperId));
+    QSignalSpy events(&session.manager, &PluginManager::eventEmitted);
+    QFuture<QVariant> holding = session.plugin(holderId)->call(QStringLiteral("hold_while_sleeping"), {QStringLiteral("slept"), 1});
+    QTRY_VERIFY_WITH_TIMEOUT(!events.isEmpty(), 30000); // inside the with block, sleeping
+
+    QVERIFY(session.call(keeperId, QStringLiteral("put"), {QStringLiteral("k"), 1}));
+    QCOMPARE(freshRead(m_profile->path(), keeperId, QStringLiteral("k")), QVariant(1LL));
+    QVERIFY(!session.plugin(dormantId)->setEnabled(true).isError());
+    QVERIFY(!holding.isFinished()); // the holder's transaction is still open
+
+    // Cancelled in the with block: the transaction rolls back as the exception leaves it.
+    holding.cancel();
+    QVERIFY(settle(holding));
+    QCOMPARE(session.value(holderId, QStringLiteral("read"), {QStringLiteral("slept")}), QVariant());
+    QCOMPARE(freshRead(m_profile->path(), holderId, QStringLiteral("slept")), QVariant());
+}
+
+void StorageTest::testDroppedTransactionIsRolledBackAndReported()
+{
+    Session session(m_profile->path());
+    QVERIFY(session.load(holderId));
+    QTest::ignoreMessage(QtWarningMsg, reportOf(holderId, openedAt(QStringLiteral("drop_open")), QStringLiteral("dropped without being exited")));
+    QCOMPARE(session.value(holderId, QStringLiteral("drop_open"), {QStringLiteral("dropped")}), QVariant(false));
+    QCOMPARE(freshRead(m_profile->path(), holderId, QStringLiteral("dropped")), QVariant());
+}
+
+void StorageTest::testTransactionSizeLimit()
+{
+    Session session(m_profile->path());
+    QVERIFY(session.load(keeperId));
+    QCOMPARE(ProfileDatabase::maximumTransactionSize, 64 * 1024 * 1024);
+    constexpr int size = 15 * 1024 * 1024;
+    // The fifth value would take the transaction past 64 MiB: refused, and the block rolls back.
+    const QVariantList refused = session.value(keeperId, QStringLiteral("fill_transaction"), {5, size}).toList();
+    QCOMPARE(refused.value(0).toString(), QStringLiteral("error"));
+    const QString message = refused.value(1).toString();
+    QVERIFY2(message.contains(QLatin1String("'fill4'")) && message.contains(QLatin1String("at most 64 MiB")), qPrintable(message));
+    QCOMPARE(refused.value(2).toStringList(), QStringList());
+    // Four fit, and commit.
+    QCOMPARE(session.value(keeperId, QStringLiteral("fill_transaction"), {4, size}).toList(), QVariantList{QStringLiteral("ok")});
+    QCOMPARE(freshRead(m_profile->path(), keeperId, QStringLiteral("fill3")).toByteArray().size(), size);
+}
+
+void StorageTest::testKeyLimit()
+{
+    Session session(m_profile->path());
+    QVERIFY(session.load(keeperId));
+    QCOMPARE(ProfileDatabase::maximumKeySize, 1024);
+    const QString longest(1024, QLatin1Char('k'));
+    QVERIFY(session.call(keeperId, QStringLiteral("put"), {longest, 1}));
+    QCOMPARE(session.value(keeperId, QStringLiteral("get"), {longest}), QVariant(1LL));
+
+    // One byte more, counted in UTF-8 (513 "é" are 1026 bytes), or far more.
+    for (const QString &key : {QString(1025, QLatin1Char('k')), QString(513, QChar(0xe9)), QString(4 * 1024 * 1024, QLatin1Char('k'))}) {
+        for (const QString &operation : {QStringLiteral("put"), QStringLiteral("get"), QStringLiteral("remove")}) {
+            const QVariantList arguments = operation == QLatin1String("put") ? QVariantList{operation, key, 1} : QVariantList{operation, key};
+            const Attempt tooLong = attempt(session, keeperId, QStringLiteral("attempt"), arguments);
+            QCOMPARE(tooLong.type, QStringLiteral("builtins.ValueError"));
+            QVERIFY2(tooLong.message.contains(QLatin1String("at most 1024 bytes")), qPrintable(tooLong.message));
+            QVERIFY2(tooLong.message.contains(QLatin1Char('\'') + key.left(32)), qPrintable(tooLong.message)); // names the key by its start
+            QVERIFY2(tooLong.message.size() < 300, qPrintable(tooLong.message.left(300)));
+        }
+    }
+    const Attempt inTransaction =
+        attempt(session, keeperId, QStringLiteral("attempt"), {QStringLiteral("transaction"), QVariantList{QVariantList{QString(2000, QLatin1Char('t')), 1}}, false});
+    QCOMPARE(inTransaction.type, QStringLiteral("builtins.ValueError"));
+    QCOMPARE(session.value(keeperId, QStringLiteral("keys")).toStringList(), QStringList{longest});
 }
 
 void StorageTest::testPluginsReachOnlyTheirOwnKeys()

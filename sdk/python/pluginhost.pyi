@@ -177,8 +177,8 @@ class Storage:
     id, chosen by the host.
 
     `storage[key]` raises KeyError for a missing key; a key that is not a str raises TypeError,
-    a value that cannot be kept TypeError naming where it sat (`storage['cover'][2]`), a value
-    too large ValueError. When the database cannot be read or written (disk full, read-only,
+    a key longer than 1024 bytes of UTF-8 ValueError, a value that cannot be kept TypeError
+    naming where it sat (`storage['cover'][2]`), a value too large ValueError. When the database cannot be read or written (disk full, read-only,
     locked by another process) the operation raises PluginError and nothing else breaks.
     Every operation commits at once, unless it runs inside `with storage.transaction():`.
     """
@@ -201,8 +201,10 @@ class Storage:
     def transaction(self, /) -> StorageTransaction:
         """A context manager: the writes inside it are committed as one, or rolled back when it exits with an exception.
 
-        Transactions nest (the inner one is a savepoint). While one is open, writes of other
-        plugins wait for it, so keep it short; a transaction opened on one thread belongs to it.
+        Transactions nest (the inner one is a savepoint) and belong to the thread that entered
+        them. Until it commits, the writes are seen only by reads inside it, and no one else waits
+        for it; it holds at most 64 MiB of writes (ValueError beyond). One left open is rolled
+        back, with a warning naming where it was entered, when its object goes or the plugin unloads.
         """
 
 @final

@@ -72,9 +72,15 @@ public:
     /// Sorted.
     virtual PluginError storageKeys(QStringList *keys) = 0;
     virtual PluginError storageCount(qint64 *count) = 0;
-    /// A transaction of the calling thread; transactions nest.
-    virtual PluginError beginStorageTransaction() = 0;
-    virtual PluginError endStorageTransaction(bool commit) = 0;
+    /// Opens a transaction of the calling thread (a savepoint inside its open one): that
+    /// thread's storage calls see and join its writes until it ends. `origin` is where Python
+    /// opened it ("file.py:12 in f"), for reports; `*transaction` names it.
+    virtual PluginError beginStorageTransaction(const QString &origin, quint64 *transaction) = 0;
+    /// Commits or rolls back `transaction`, on the thread that opened it.
+    virtual PluginError endStorageTransaction(quint64 transaction, bool commit) = 0;
+    /// Rolls back `transaction` from any thread, with a warning naming its origin: it was dropped
+    /// without being ended. Called with the GIL held.
+    virtual void abandonStorageTransaction(quint64 transaction) = 0;
 };
 
 } // namespace PluginHost

@@ -6,12 +6,16 @@
 //     with pluginhost.storage.transaction():     # commits as one, or rolls back on an exception
 //         ...
 //
-// The namespace is the plugin's id, chosen by the host: nothing here takes a plugin id.
+// The namespace is the plugin's id, chosen by the host: nothing here takes a plugin id. A
+// transaction belongs to the thread that entered it; the host keeps its writes until it commits,
+// so one left open makes no one else wait, and is rolled back (and reported with where it was
+// entered) when its object goes or the plugin unloads.
 #include "runtime/pythonshim.h" // Python.h comes before any Qt header
 
 #include "bridge/values.h"
 #include "modulestate_p.h"
 #include "runtime/pyref.h"
+#include "runtime/supervisor.h"
 
 namespace PluginHost::Module
 {
@@ -22,6 +26,8 @@ namespace
 struct TransactionObject {
     PyObject_HEAD
     enum class Stage { Ready, Open, Done } stage;
+    quint64 id; // the host's name for it, while Open
+    unsigned long thread; // PyThread_get_thread_ident() of the thread that entered it
 };
 
 // Raises what a storage request of the host failed with: ValueError for a value too large,
@@ -277,6 +283,8 @@ PyObject *storage_transaction(PyObject *, PyTypeObject *definingClass, PyObject 
         return nullptr;
     }
     transaction->stage = TransactionObject::Stage::Ready;
+    transaction->id = 0;
+    transaction->thread = 0;
     PyObject_GC_Track(transaction);
     return reinterpret_cast<PyObject *>(transaction);
 }
@@ -351,13 +359,21 @@ PyObject *transaction_enter(PyObject *self, PyTypeObject *definingClass, PyObjec
     if (!services) {
         return nullptr;
     }
+    // The caller's frame: what a report of a transaction left open points at.
+    QString origin = innermostPythonFrame();
+    if (origin.isEmpty()) {
+        origin = QStringLiteral("a place outside Python code");
+    }
+    quint64 id = 0;
     const PluginError error = withoutGil([&] {
-        return services->beginStorageTransaction();
+        return services->beginStorageTransaction(origin, &id);
     });
     if (error.isError()) {
         return raiseStorageError(state, error);
     }
     transaction->stage = TransactionObject::Stage::Open;
+    transaction->id = id;
+    transaction->thread = PyThread_get_thread_ident();
     return Py_NewRef(self);
 }
 
@@ -372,6 +388,10 @@ PyObject *transaction_exit(PyObject *self, PyTypeObject *definingClass, PyObject
         PyErr_SetString(PyExc_RuntimeError, "this storage transaction is not open");
         return nullptr;
     }
+    if (transaction->thread != PyThread_get_thread_ident()) {
+        PyErr_SetString(PyExc_RuntimeError, "a storage transaction belongs to the thread that entered it: exit it on that thread");
+        return nullptr;
+    }
     transaction->stage = TransactionObject::Stage::Done;
     ModuleState *state = stateOf(PyType_GetModule(definingClass));
     HostServices *services = servicesOrRaise(state);
@@ -380,7 +400,7 @@ PyObject *transaction_exit(PyObject *self, PyTypeObject *definingClass, PyObject
     }
     const bool commit = args[0] == Py_None;
     const PluginError error = withoutGil([&] {
-        return services->endStorageTransaction(commit);
+        return services->endStorageTransaction(transaction->id, commit);
     });
     if (error.isError()) {
         return raiseStorageError(state, error);
@@ -404,10 +424,10 @@ void transaction_dealloc(PyObject *self)
 {
     auto *transaction = reinterpret_cast<TransactionObject *>(self);
     if (transaction->stage == TransactionObject::Stage::Open) {
-        // Entered and dropped without __exit__: roll back, or every other writer would wait for it.
+        // Entered and dropped without __exit__: roll back, and say where it was entered.
         ModuleState *state = stateOfObject(self);
         if (state && state->services) {
-            state->services->endStorageTransaction(false);
+            state->services->abandonStorageTransaction(transaction->id);
         }
     }
     deallocPlain(self);

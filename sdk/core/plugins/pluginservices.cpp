@@ -10,6 +10,9 @@
 #include <QFileInfo>
 #include <QLocale>
 
+#include <atomic>
+#include <vector>
+
 namespace PluginHost
 {
 
@@ -29,7 +32,54 @@ std::unique_ptr<QTranslator> loadTranslator(const PluginMetaData &metaData)
     }
     return translator;
 }
+
+// The calling thread, for as long as the process runs. A std::thread::id may be handed to a
+// thread started after this one ended, which would then find this one's open transaction.
+quint64 threadSerial()
+{
+    static std::atomic<quint64> next{1};
+    thread_local const quint64 serial = next++;
+    return serial;
+}
 } // namespace
+
+// The transaction one thread of the plugin has open, its levels named and located.
+struct PluginServices::OpenTransaction {
+    struct Level {
+        quint64 id;
+        QString origin; // "file.py:12 in f"
+    };
+
+    OpenTransaction(std::shared_ptr<ProfileDatabase> database, const QString &space)
+        : writes(std::move(database), space)
+    {
+    }
+
+    ProfileDatabase::Transaction writes;
+    std::vector<Level> levels; // outermost first, one per level of `writes`
+
+    qsizetype indexOf(quint64 id) const
+    {
+        for (size_t i = 0; i < levels.size(); ++i) {
+            if (levels[i].id == id) {
+                return qsizetype(i);
+            }
+        }
+        return -1;
+    }
+
+    // Rolls back the levels from the innermost one down to `index`; their origins, innermost first.
+    QStringList rollBackFrom(qsizetype index)
+    {
+        QStringList origins;
+        while (qsizetype(levels.size()) > index) {
+            writes.end(false);
+            origins.append(levels.back().origin);
+            levels.pop_back();
+        }
+        return origins;
+    }
+};
 
 PluginError storageFailure(const QString &pluginId, const StorageError &error)
 {
@@ -55,7 +105,10 @@ PluginServices::PluginServices(std::shared_ptr<PluginShared> shared,
 {
 }
 
-PluginServices::~PluginServices() = default;
+PluginServices::~PluginServices()
+{
+    rollBackOpenTransactions();
+}
 
 QString PluginServices::pluginId() const
 {
@@ -174,39 +227,133 @@ QString PluginServices::translate(const QString &context, const QString &text) c
     return translated.isEmpty() ? text : translated;
 }
 
+template<typename Work>
+PluginError PluginServices::withStorage(Work work)
+{
+    {
+        std::lock_guard lock(m_transactionsMutex);
+        const auto found = m_transactions.find(threadSerial());
+        if (found != m_transactions.end()) {
+            return storageFailure(pluginId(), work(found->second->writes));
+        }
+    }
+    ProfileDatabase::Transaction direct(m_database, pluginId()); // no level open: straight to the database
+    return storageFailure(pluginId(), work(direct));
+}
+
 PluginError PluginServices::storageValue(const QString &key, QVariant *value, bool *found)
 {
-    return storageFailure(pluginId(), m_database->value(pluginId(), key, value, found));
+    return withStorage([&](ProfileDatabase::Transaction &storage) {
+        return storage.value(key, value, found);
+    });
 }
 
 PluginError PluginServices::setStorageValue(const QString &key, const QVariant &value)
 {
-    return storageFailure(pluginId(), m_database->setValue(pluginId(), key, value));
+    return withStorage([&](ProfileDatabase::Transaction &storage) {
+        return storage.setValue(key, value);
+    });
 }
 
 PluginError PluginServices::removeStorageValue(const QString &key, bool *existed)
 {
-    return storageFailure(pluginId(), m_database->removeValue(pluginId(), key, existed));
+    return withStorage([&](ProfileDatabase::Transaction &storage) {
+        return storage.removeValue(key, existed);
+    });
 }
 
 PluginError PluginServices::storageKeys(QStringList *keys)
 {
-    return storageFailure(pluginId(), m_database->keys(pluginId(), keys));
+    return withStorage([&](ProfileDatabase::Transaction &storage) {
+        return storage.keys(keys);
+    });
 }
 
 PluginError PluginServices::storageCount(qint64 *count)
 {
-    return storageFailure(pluginId(), m_database->count(pluginId(), count));
+    return withStorage([&](ProfileDatabase::Transaction &storage) {
+        return storage.count(count);
+    });
 }
 
-PluginError PluginServices::beginStorageTransaction()
+// A transaction keeps its writes in memory until it commits (ProfileDatabase::Transaction says
+// why): however long it stays open, other plugins and the registry write meanwhile.
+PluginError PluginServices::beginStorageTransaction(const QString &origin, quint64 *transaction)
 {
-    return storageFailure(pluginId(), m_database->beginTransaction());
+    std::lock_guard lock(m_transactionsMutex);
+    std::unique_ptr<OpenTransaction> &open = m_transactions[threadSerial()];
+    if (!open) {
+        open = std::make_unique<OpenTransaction>(m_database, pluginId());
+    }
+    *transaction = ++m_lastTransactionId;
+    open->writes.begin();
+    open->levels.push_back({*transaction, origin});
+    return PluginError();
 }
 
-PluginError PluginServices::endStorageTransaction(bool commit)
+PluginError PluginServices::endStorageTransaction(quint64 transaction, bool commit)
 {
-    return storageFailure(pluginId(), m_database->endTransaction(commit));
+    std::unique_lock lock(m_transactionsMutex);
+    const auto found = m_transactions.find(threadSerial());
+    const qsizetype index = found != m_transactions.end() ? found->second->indexOf(transaction) : -1;
+    if (index < 0) {
+        return PluginError(PluginError::Kind::StorageFailed,
+                           pluginId(),
+                           QStringLiteral("this storage transaction is not open on this thread: a transaction belongs to the thread that opened it, "
+                                          "and ends when the transaction around it ends"));
+    }
+    OpenTransaction &open = *found->second;
+    for (const QString &origin : open.rollBackFrom(index + 1)) {
+        qCWarning(PLUGINHOST_PLUGINS).noquote()
+            << QStringLiteral("%1: the storage transaction opened at %2 was still open when the one around it ended; its writes were rolled back")
+                   .arg(pluginId(), origin);
+    }
+    if (index > 0) {
+        open.levels.pop_back();
+        return storageFailure(pluginId(), open.writes.end(commit));
+    }
+    // The outermost level: the commit runs without the lock, so that the plugin's other threads
+    // do not wait for the disk.
+    const std::unique_ptr<OpenTransaction> ended = std::move(found->second);
+    m_transactions.erase(found);
+    lock.unlock();
+    return storageFailure(pluginId(), ended->writes.end(commit));
+}
+
+void PluginServices::abandonStorageTransaction(quint64 transaction)
+{
+    std::lock_guard lock(m_transactionsMutex);
+    for (auto it = m_transactions.begin(); it != m_transactions.end(); ++it) {
+        OpenTransaction &open = *it->second;
+        const qsizetype index = open.indexOf(transaction);
+        if (index < 0) {
+            continue;
+        }
+        for (const QString &origin : open.rollBackFrom(index)) {
+            qCWarning(PLUGINHOST_PLUGINS).noquote()
+                << QStringLiteral("%1: the storage transaction opened at %2 was dropped without being exited; its writes were rolled back "
+                                  "(use storage.transaction() in a with statement)")
+                       .arg(pluginId(), origin);
+        }
+        if (open.levels.empty()) {
+            m_transactions.erase(it);
+        }
+        return;
+    }
+}
+
+void PluginServices::rollBackOpenTransactions()
+{
+    std::lock_guard lock(m_transactionsMutex);
+    for (auto &entry : m_transactions) {
+        for (const QString &origin : entry.second->rollBackFrom(0)) {
+            qCWarning(PLUGINHOST_PLUGINS).noquote()
+                << QStringLiteral("%1 unloaded with the storage transaction opened at %2 still open; its writes were rolled back "
+                                  "(end transactions before the call that opened them returns, with a with statement)")
+                       .arg(pluginId(), origin);
+        }
+    }
+    m_transactions.clear();
 }
 
 } // namespace PluginHost

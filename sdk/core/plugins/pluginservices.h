@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 
 namespace PluginHost
 {
@@ -53,10 +54,20 @@ public:
     PluginError removeStorageValue(const QString &key, bool *existed) override;
     PluginError storageKeys(QStringList *keys) override;
     PluginError storageCount(qint64 *count) override;
-    PluginError beginStorageTransaction() override;
-    PluginError endStorageTransaction(bool commit) override;
+    PluginError beginStorageTransaction(const QString &origin, quint64 *transaction) override;
+    PluginError endStorageTransaction(quint64 transaction, bool commit) override;
+    void abandonStorageTransaction(quint64 transaction) override;
+    /// Rolls back the storage transactions still open, warning about each with where it was
+    /// opened. The destructor calls it: whatever its Python objects become, an instance that is
+    /// gone has no transaction open.
+    void rollBackOpenTransactions();
 
 private:
+    struct OpenTransaction;
+    // Runs `work` on the calling thread's open transaction, or straight on the database.
+    template<typename Work>
+    PluginError withStorage(Work work);
+
     const std::shared_ptr<PluginShared> m_shared;
     const std::shared_ptr<PluginRegistry> m_registry;
     Interpreter *const m_interpreter; // compared, never dereferenced off its thread
@@ -69,6 +80,10 @@ private:
     mutable std::mutex m_dataDirectoryMutex;
     mutable bool m_dataDirectoryMade = false;
     std::unique_ptr<QTranslator> m_translator; // null without a catalog for the current locale
+
+    std::mutex m_transactionsMutex;
+    std::unordered_map<quint64, std::unique_ptr<OpenTransaction>> m_transactions; // by the serial of the thread that opened it
+    quint64 m_lastTransactionId = 0;
 };
 
 } // namespace PluginHost

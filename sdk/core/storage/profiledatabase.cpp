@@ -1,4 +1,4 @@
-#include "profiledatabase.h"
+#include "profiledatabase_p.h"
 
 #include "pluginhost_storage_debug.h"
 
@@ -79,7 +79,7 @@ namespace
 
 struct Connection {
     sqlite3 *db = nullptr;
-    int transactionDepth = 0;
+    bool inTransaction = false; // applyWrites() runs
     std::weak_ptr<ProfileDatabase::Shared> owner;
     std::unordered_map<const char *, sqlite3_stmt *> statements; // keyed by the static SQL text
 
@@ -89,13 +89,7 @@ struct Connection {
             sqlite3_finalize(entry.second);
         }
         statements.clear();
-        if (transactionDepth > 0) {
-            if (auto shared = owner.lock()) {
-                shared->writer.unlock(); // this thread took it in beginTransaction()
-            }
-            transactionDepth = 0;
-        }
-        sqlite3_close_v2(db); // rolls back what is still open
+        sqlite3_close_v2(db);
         db = nullptr;
     }
 };
@@ -223,14 +217,10 @@ QVariant withBytesForBlobs(const QVariant &value)
     }
 }
 
-QByteArray encode(const QVariant &value)
+QVariant decodeColumn(sqlite3_stmt *statement, int column)
 {
-    return QCborValue::fromVariant(withBytesForBlobs(value)).toCbor();
-}
-
-QVariant decode(const void *data, int size)
-{
-    return QCborValue::fromCbor(QByteArray::fromRawData(static_cast<const char *>(data), size)).toVariant();
+    const auto *data = static_cast<const char *>(sqlite3_column_blob(statement, column));
+    return StorageInternal::decode(QByteArray::fromRawData(data, sqlite3_column_bytes(statement, column)));
 }
 
 void bindText(sqlite3_stmt *statement, int index, const QString &text)
@@ -282,7 +272,7 @@ public:
         int code = SQLITE_OK;
         for (int attempt = 0; attempt < lockAttempts; ++attempt) {
             code = sqlite3_step(m_statement);
-            if (!isBusy(code) || m_connection.transactionDepth > 0) {
+            if (!isBusy(code) || m_connection.inTransaction) {
                 break; // inside a transaction only the caller may decide to retry
             }
             sqlite3_reset(m_statement);
@@ -502,7 +492,7 @@ StorageError connectionOf(const std::shared_ptr<ProfileDatabase::Shared> &shared
     return {};
 }
 
-// Runs `work` as a write: under the process's writer lock unless this thread's transaction holds it.
+// Runs `work` as a write, under the process's writer lock.
 template<typename Work>
 StorageError write(const std::shared_ptr<ProfileDatabase::Shared> &shared, Work work)
 {
@@ -510,12 +500,15 @@ StorageError write(const std::shared_ptr<ProfileDatabase::Shared> &shared, Work 
     if (StorageError error = connectionOf(shared, &connection); error.isError()) {
         return error;
     }
+    // Held for one statement or one commit: long only while another process holds the file.
+    const qint64 waitMs = shared->lockTimeoutMs.load() * lockAttempts;
     std::unique_lock<std::timed_mutex> lock(shared->writer, std::defer_lock);
-    if (connection->transactionDepth == 0 && !lock.try_lock_for(std::chrono::milliseconds(shared->lockTimeoutMs.load() * lockAttempts))) {
+    if (!lock.try_lock_for(std::chrono::milliseconds(waitMs))) {
         return {StorageError::Kind::Locked,
-                QStringLiteral("another thread kept a transaction on %1 open for longer than %2 ms; keep transactions short")
+                QStringLiteral("%1 stayed busy for longer than %2 ms: another write of this process is waiting for it, most likely because another "
+                               "program holds it locked; close the other program using this profile or choose another profile")
                     .arg(shared->filePath)
-                    .arg(shared->lockTimeoutMs.load() * lockAttempts)};
+                    .arg(waitMs)};
     }
     const int code = work(*connection);
     if (code != SQLITE_OK && code != SQLITE_DONE && code != SQLITE_ROW) {
@@ -546,7 +539,65 @@ StorageError tooLarge(const QString &what, qsizetype size)
                 .arg(double(size) / (1024 * 1024), 0, 'f', 1)
                 .arg(ProfileDatabase::maximumValueSize / (1024 * 1024))};
 }
+
+// Binds and runs the statement that stores `encoded` (or removes the key, for nullopt).
+int writeValue(Connection &connection, const QString &space, const QString &key, const std::optional<QByteArray> &encoded)
+{
+    Statement statement(connection,
+                        encoded ? "INSERT INTO plugin_values (plugin, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value"
+                                : "DELETE FROM plugin_values WHERE plugin = ?1 AND key = ?2");
+    if (!statement.get()) {
+        return statement.prepareCode();
+    }
+    bindText(statement.get(), 1, space);
+    bindText(statement.get(), 2, key);
+    if (encoded) {
+        sqlite3_bind_blob(statement.get(), 3, encoded->constData(), int(encoded->size()), SQLITE_STATIC);
+    }
+    return statement.step();
+}
 } // namespace
+
+namespace StorageInternal
+{
+QByteArray encode(const QVariant &value)
+{
+    return QCborValue::fromVariant(withBytesForBlobs(value)).toCbor();
+}
+
+QVariant decode(const QByteArray &encoded)
+{
+    return QCborValue::fromCbor(encoded).toVariant();
+}
+
+StorageError checkKey(const QString &key, qsizetype *utf8Size)
+{
+    const qsizetype size = key.toUtf8().size();
+    if (size > ProfileDatabase::maximumKeySize) {
+        qsizetype shown = 32;
+        if (key.at(shown - 1).isHighSurrogate()) {
+            --shown; // a character is shown whole or not at all
+        }
+        return {StorageError::Kind::TooLarge,
+                QStringLiteral("the key '%1…' is %2 bytes of UTF-8; storage keys are at most %3 bytes (keep data in values, not in keys)")
+                    .arg(key.left(shown))
+                    .arg(size)
+                    .arg(ProfileDatabase::maximumKeySize)};
+    }
+    if (utf8Size) {
+        *utf8Size = size;
+    }
+    return {};
+}
+
+StorageError checkValue(const QString &key, const QByteArray &encoded)
+{
+    if (encoded.size() > ProfileDatabase::maximumValueSize) {
+        return tooLarge(QStringLiteral("the value for '%1'").arg(key), encoded.size());
+    }
+    return {};
+}
+} // namespace StorageInternal
 
 StorageError ProfileDatabase::open()
 {
@@ -656,7 +707,7 @@ StorageError ProfileDatabase::recordLoadAt(const QString &pluginId, const QStrin
 
 StorageError ProfileDatabase::saveState(const QString &pluginId, const QVariant &state)
 {
-    const QByteArray encoded = encode(state);
+    const QByteArray encoded = StorageInternal::encode(state);
     if (encoded.size() > maximumValueSize) {
         return tooLarge(QStringLiteral("the state on_unload() of %1 returned").arg(pluginId), encoded.size());
     }
@@ -686,7 +737,7 @@ StorageError ProfileDatabase::takeState(const QString &pluginId, QVariant *state
             return code;
         }
         *found = true;
-        *state = decode(sqlite3_column_blob(select.get(), 0), sqlite3_column_bytes(select.get(), 0));
+        *state = decodeColumn(select.get(), 0);
         Statement clear(connection, "UPDATE plugins SET saved_state = NULL WHERE id = ?1");
         if (!clear.get()) {
             return clear.prepareCode();
@@ -699,6 +750,9 @@ StorageError ProfileDatabase::takeState(const QString &pluginId, QVariant *state
 StorageError ProfileDatabase::value(const QString &space, const QString &key, QVariant *value, bool *found)
 {
     *found = false;
+    if (StorageError error = StorageInternal::checkKey(key); error.isError()) {
+        return error;
+    }
     return read(d, [&](Connection &connection) {
         Statement statement(connection, "SELECT value FROM plugin_values WHERE plugin = ?1 AND key = ?2");
         if (!statement.get()) {
@@ -710,7 +764,7 @@ StorageError ProfileDatabase::value(const QString &space, const QString &key, QV
         if (code == SQLITE_ROW) {
             *found = true;
             if (value) {
-                *value = decode(sqlite3_column_blob(statement.get(), 0), sqlite3_column_bytes(statement.get(), 0));
+                *value = decodeColumn(statement.get(), 0);
             }
         }
         return code;
@@ -719,33 +773,26 @@ StorageError ProfileDatabase::value(const QString &space, const QString &key, QV
 
 StorageError ProfileDatabase::setValue(const QString &space, const QString &key, const QVariant &value)
 {
-    const QByteArray encoded = encode(value);
-    if (encoded.size() > maximumValueSize) {
-        return tooLarge(QStringLiteral("the value for '%1'").arg(key), encoded.size());
+    if (StorageError error = StorageInternal::checkKey(key); error.isError()) {
+        return error;
+    }
+    const QByteArray encoded = StorageInternal::encode(value);
+    if (StorageError error = StorageInternal::checkValue(key, encoded); error.isError()) {
+        return error;
     }
     return write(d, [&](Connection &connection) {
-        Statement statement(connection, "INSERT INTO plugin_values (plugin, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value");
-        if (!statement.get()) {
-            return statement.prepareCode();
-        }
-        bindText(statement.get(), 1, space);
-        bindText(statement.get(), 2, key);
-        sqlite3_bind_blob(statement.get(), 3, encoded.constData(), int(encoded.size()), SQLITE_STATIC);
-        return statement.step();
+        return writeValue(connection, space, key, encoded);
     });
 }
 
 StorageError ProfileDatabase::removeValue(const QString &space, const QString &key, bool *existed)
 {
     *existed = false;
+    if (StorageError error = StorageInternal::checkKey(key); error.isError()) {
+        return error;
+    }
     return write(d, [&](Connection &connection) {
-        Statement statement(connection, "DELETE FROM plugin_values WHERE plugin = ?1 AND key = ?2");
-        if (!statement.get()) {
-            return statement.prepareCode();
-        }
-        bindText(statement.get(), 1, space);
-        bindText(statement.get(), 2, key);
-        const int code = statement.step();
+        const int code = writeValue(connection, space, key, std::nullopt);
         *existed = code == SQLITE_DONE && sqlite3_changes(connection.db) > 0;
         return code;
     });
@@ -785,67 +832,32 @@ StorageError ProfileDatabase::count(const QString &space, qint64 *count)
     });
 }
 
-StorageError ProfileDatabase::beginTransaction()
+StorageError ProfileDatabase::applyWrites(const QString &space, const PendingWrites &writes)
 {
-    Connection *connection = nullptr;
-    if (StorageError error = connectionOf(d, &connection); error.isError()) {
-        return error;
-    }
-    if (connection->transactionDepth > 0) {
-        const QByteArray savepoint = "SAVEPOINT s" + QByteArray::number(connection->transactionDepth);
-        if (const int code = sqlite3_exec(connection->db, savepoint.constData(), nullptr, nullptr, nullptr); code != SQLITE_OK) {
-            return errorFrom(code, connection->db, d->filePath);
-        }
-        ++connection->transactionDepth;
+    if (writes.isEmpty()) {
         return {};
     }
-    const qint64 waitMs = d->lockTimeoutMs.load() * lockAttempts;
-    if (!d->writer.try_lock_for(std::chrono::milliseconds(waitMs))) {
-        return {StorageError::Kind::Locked,
-                QStringLiteral("another thread kept a transaction on %1 open for longer than %2 ms; keep transactions short").arg(d->filePath).arg(waitMs)};
-    }
-    if (const int code = execute(connection->db, "BEGIN IMMEDIATE"); code != SQLITE_OK) {
-        d->writer.unlock();
-        return errorFrom(code, connection->db, d->filePath);
-    }
-    connection->transactionDepth = 1;
-    return {};
-}
-
-StorageError ProfileDatabase::endTransaction(bool commit)
-{
-    Connection *connection = nullptr;
-    if (StorageError error = connectionOf(d, &connection); error.isError()) {
-        return error;
-    }
-    if (connection->transactionDepth == 0) {
-        return {StorageError::Kind::Failed, QStringLiteral("no transaction is open on this thread")};
-    }
-    if (connection->transactionDepth > 1) {
-        const QByteArray savepoint = "s" + QByteArray::number(connection->transactionDepth - 1);
-        --connection->transactionDepth;
-        int code = SQLITE_OK;
-        if (!commit) {
-            code = sqlite3_exec(connection->db, QByteArray("ROLLBACK TO " + savepoint).constData(), nullptr, nullptr, nullptr);
-        }
-        if (code == SQLITE_OK) {
-            code = sqlite3_exec(connection->db, QByteArray("RELEASE " + savepoint).constData(), nullptr, nullptr, nullptr);
-        }
-        return code == SQLITE_OK ? StorageError() : errorFrom(code, connection->db, d->filePath);
-    }
-    StorageError error;
-    if (commit) {
-        const int code = execute(connection->db, "COMMIT");
+    StorageError failure;
+    const StorageError error = write(d, [&](Connection &connection) {
+        int code = execute(connection.db, "BEGIN IMMEDIATE");
         if (code != SQLITE_OK) {
-            error = errorFrom(code, connection->db, d->filePath);
+            return code;
         }
-    }
-    if (!commit || error.isError()) {
-        sqlite3_exec(connection->db, "ROLLBACK", nullptr, nullptr, nullptr); // after a failed COMMIT too: nothing half-done stays
-    }
-    connection->transactionDepth = 0;
-    d->writer.unlock();
-    return error;
+        connection.inTransaction = true;
+        for (auto it = writes.cbegin(); it != writes.cend() && (code == SQLITE_OK || code == SQLITE_DONE); ++it) {
+            code = writeValue(connection, space, it.key(), it.value());
+        }
+        if (code == SQLITE_OK || code == SQLITE_DONE) {
+            code = execute(connection.db, "COMMIT");
+        }
+        if (code != SQLITE_OK) {
+            failure = errorFrom(code, connection.db, d->filePath); // before ROLLBACK replaces the message
+            sqlite3_exec(connection.db, "ROLLBACK", nullptr, nullptr, nullptr); // nothing half-done stays
+        }
+        connection.inTransaction = false;
+        return code;
+    });
+    return failure.isError() ? failure : error;
 }
 
 } // namespace PluginHost

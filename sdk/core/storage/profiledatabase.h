@@ -6,6 +6,7 @@
 #include "pluginhostcore_export.h"
 
 #include <QDateTime>
+#include <QMap>
 #include <QString>
 #include <QStringList>
 #include <QVariant>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace PluginHost
 {
@@ -24,10 +26,10 @@ public:
     enum class Kind {
         NoError,
         Unavailable, ///< the database cannot be opened or created (folder missing and not creatable, newer schema, …)
-        Locked, ///< another process (or a long transaction of another thread) kept the database locked
+        Locked, ///< another process kept the database locked
         Full, ///< the disk is full
         ReadOnly, ///< the file or its folder cannot be written
-        TooLarge, ///< a value exceeds ProfileDatabase::maximumValueSize once encoded
+        TooLarge, ///< a key, a value or a transaction exceeds its limit (ProfileDatabase::maximumKeySize, …)
         Failed, ///< anything else SQLite reported
     };
 
@@ -76,16 +78,22 @@ struct RegistryRecord {
  * write survives the process being killed (not necessarily a power cut).
  *
  * Writes of all threads of the process take one short in-process lock (so that they queue
- * instead of sleeping in SQLite's busy handler); another process holding the database is waited
- * for up to lockTimeout(), three times, and then reported as StorageError::Kind::Locked.
+ * instead of sleeping in SQLite's busy handler); it is held for one statement, or for the commit
+ * of a Transaction, never while a caller's code runs. Another process holding the database is
+ * waited for up to lockTimeout(), three times, and then reported as StorageError::Kind::Locked.
  *
  * Values are encoded as CBOR (QCborValue::fromVariant) and limited to maximumValueSize bytes
- * encoded. Each plugin's values live under its own namespace, the plugin id.
+ * encoded; keys to maximumKeySize bytes of UTF-8. Each plugin's values live under its own
+ * namespace, the plugin id.
  */
 class PLUGINHOSTCORE_EXPORT ProfileDatabase
 {
 public:
     static constexpr qsizetype maximumValueSize = 16 * 1024 * 1024;
+    /// Keys are names, not data: a longer one is refused (reads included) as StorageError::Kind::TooLarge.
+    static constexpr qsizetype maximumKeySize = 1024;
+    /// What one Transaction may keep in memory until it commits: its keys and encoded values.
+    static constexpr qsizetype maximumTransactionSize = 64 * 1024 * 1024;
     static constexpr int schemaVersion = 1;
 
     explicit ProfileDatabase(const QString &filePath);
@@ -126,20 +134,73 @@ public:
     StorageError keys(const QString &space, QStringList *keys);
     StorageError count(const QString &space, qint64 *count);
 
-    /*
-     * A transaction of the calling thread: what it writes until endTransaction() commits or
-     * rolls back as one. Nested calls make savepoints. Other threads' writes wait meanwhile
-     * (up to lockTimeout()), so keep transactions short.
-     */
-    StorageError beginTransaction();
-    StorageError endTransaction(bool commit);
+    class Transaction;
 
     struct Shared;
 
 private:
+    // Key -> encoded value, or nullopt for a removal.
+    using PendingWrites = QMap<QString, std::optional<QByteArray>>;
+
     StorageError recordLoadAt(const QString &pluginId, const QString &version, bool reload, const QString &error, qint64 time);
+    // Writes `writes` to `space` in one SQLite transaction.
+    StorageError applyWrites(const QString &space, const PendingWrites &writes);
 
     std::shared_ptr<Shared> const d;
+};
+
+/*
+ * The values of one namespace as seen by a transaction: reads see its own writes, and its writes
+ * reach the database together when the outermost level commits. Levels nest: begin() inside an
+ * open level starts a savepoint; ending a level with commit hands its writes to the enclosing
+ * one, rolling back drops them. With no level open, every call reads or writes the database at
+ * once, like ProfileDatabase's own functions.
+ *
+ * The writes wait in memory rather than in an open SQLite transaction because SQLite has one
+ * writer per database: a transaction held open while a plugin's code runs (or forgotten by it)
+ * would make every other writer of the process wait, other plugins and the registry included.
+ * Kept in memory, they hold the writer lock only for the commit, which maximumTransactionSize
+ * keeps short. The price: a transaction is atomic, not isolated. Its reads see what other
+ * threads committed meanwhile, and for a key both wrote, the later commit wins. Nothing bounds
+ * how long one stays open: that delays only its own writes, and its owner rolls back one that
+ * is left open.
+ *
+ * Not thread-safe: its owner serializes the calls.
+ */
+class PLUGINHOSTCORE_EXPORT ProfileDatabase::Transaction
+{
+public:
+    Transaction(std::shared_ptr<ProfileDatabase> database, const QString &space);
+    ~Transaction();
+    Transaction(Transaction &&) noexcept;
+    Transaction &operator=(Transaction &&) noexcept;
+
+    void begin();
+    /// Ends the innermost level. Committing the outermost one writes everything, or nothing
+    /// when that fails; rolling back drops what the level wrote.
+    StorageError end(bool commit);
+    /// The bytes kept in memory: keys and encoded values of every open level.
+    qsizetype size() const;
+
+    StorageError value(const QString &key, QVariant *value, bool *found);
+    StorageError setValue(const QString &key, const QVariant &value);
+    StorageError removeValue(const QString &key, bool *existed);
+    /// Sorted.
+    StorageError keys(QStringList *keys);
+    StorageError count(qint64 *count);
+
+private:
+    struct Level {
+        PendingWrites writes;
+        qsizetype size = 0;
+    };
+    // What the open levels wrote for `key`, innermost first: nullptr when none did.
+    const std::optional<QByteArray> *pending(const QString &key) const;
+    bool hasPendingWrites() const;
+
+    std::shared_ptr<ProfileDatabase> m_database;
+    QString m_space;
+    std::vector<Level> m_levels; // outermost first
 };
 
 } // namespace PluginHost

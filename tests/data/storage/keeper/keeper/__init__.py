@@ -89,6 +89,61 @@ def nested(fail_inner):
     return [storage.get("outer"), storage.get("inner")]
 
 
+def views_in_transactions():
+    """What reads see inside a transaction and a nested one that rolls back: one snapshot per step."""
+    storage["kept"] = "old"
+    storage["gone"] = 0
+
+    def view():
+        return {"keys": storage.keys(), "len": len(storage), "kept": storage.get("kept"), "gone": "gone" in storage}
+
+    views = []
+    with storage.transaction():
+        storage["kept"] = "new"
+        del storage["gone"]
+        storage["added"] = 1
+        views.append(view())
+        try:
+            with storage.transaction():
+                storage["kept"] = "inner"
+                storage["inner"] = 2
+                del storage["added"]
+                views.append(view())
+                raise KeyError("inner")
+        except KeyError:
+            pass
+        views.append(view())
+    views.append(view())
+    return views
+
+
+def fill_transaction(count, size):
+    """Writes count values of size bytes in one transaction: ["ok"], or ["error", message, keys left]."""
+    blob = b"x" * size
+    try:
+        with storage.transaction():
+            for index in range(count):
+                storage[f"fill{index}"] = blob
+    except ValueError as error:
+        return ["error", str(error), [key for key in storage.keys() if key.startswith("fill")]]
+    return ["ok"]
+
+
+def transaction_exited_elsewhere():
+    """Exits a transaction on another thread: the error, then the transaction still works here."""
+    import threading
+
+    transaction = storage.transaction()
+    transaction.__enter__()
+    storage["elsewhere"] = 1
+    outcome = []
+    exiting = threading.Thread(target=lambda: outcome.append(_outcome(transaction.__exit__, None, None, None)))
+    exiting.start()
+    exiting.join()
+    transaction.__exit__(None, None, None)
+    return outcome[0] + [storage.get("elsewhere")]
+
+
 def transaction_reused():
     transaction = storage.transaction()
     with transaction:
