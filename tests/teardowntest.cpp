@@ -2,11 +2,13 @@
 // unload (tests/data/teardown): in module globals, cycles, finalizers, atexit handlers,
 // thread-locals and pending asyncio tasks, entered transactions included. Unloading and
 // reloading such a plugin must not crash the host, and another plugin keeps answering.
+// Also: a plugin that asked threading about its own thread unloads without CPython's noise.
 #include "futurehelpers.h"
 
 #include <PluginHost/Buffer>
 #include <PluginHost/PluginManager>
 
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -19,6 +21,7 @@ namespace
 const QString fixtures = QStringLiteral(PLUGINHOST_TEST_DATA "/teardown");
 const QString hoarderId = QStringLiteral("org.test.teardown.hoarder");
 const QString canaryId = QStringLiteral("org.test.teardown.canary");
+const QString dummyThreadId = QStringLiteral("org.test.teardown.dummythread");
 
 // How many times the hoarder is torn down and brought back in each test row.
 constexpr int rounds = 3;
@@ -43,6 +46,7 @@ private Q_SLOTS:
 
     void testHoardedObjectsSurviveTeardown_data();
     void testHoardedObjectsSurviveTeardown();
+    void testPluginThreadLeavesNoDummyThreadNoise();
 
 private:
     Plugin *plugin(const QString &id) const;
@@ -173,6 +177,34 @@ void TeardownTest::testHoardedObjectsSurviveTeardown()
     QVERIFY2(unload, qPrintable(unload.error().errorText()));
     QCOMPARE(hoarder->state(), Plugin::State::Unloaded);
     QVERIFY(canaryAnswers());
+}
+
+void TeardownTest::testPluginThreadLeavesNoDummyThreadNoise()
+{
+    // CPython prints its noise straight to the process's stderr while the interpreter ends:
+    // the real host, in a process of its own, shows what a user would see.
+    QTemporaryDir profile;
+    QVERIFY(profile.isValid());
+    QProcess host;
+    host.start(QStringLiteral(PLUGINHOST_HOST_BINARY),
+               {QStringLiteral("--headless"),
+                QStringLiteral("--call"),
+                dummyThreadId,
+                QStringLiteral("thread_name"),
+                QStringLiteral("--plugin-dir"),
+                fixtures,
+                QStringLiteral("--profile"),
+                profile.path()});
+    QVERIFY2(host.waitForFinished(60 * 1000), qPrintable(host.errorString()));
+    const QByteArray out = host.readAllStandardOutput();
+    const QByteArray err = host.readAllStandardError();
+    const QByteArray described = "stdout:\n" + out + "\nstderr:\n" + err;
+    QCOMPARE(host.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(host.exitCode() == 0, described.constData());
+    // threading made a dummy Thread for the plugin's thread, the case CPython complains about.
+    QVERIFY2(out.startsWith("\"Dummy-"), described.constData());
+    QVERIFY2(!err.contains("Exception ignored"), described.constData());
+    QVERIFY2(!err.contains("Traceback"), described.constData());
 }
 
 QTEST_GUILESS_MAIN(TeardownTest)

@@ -24,6 +24,29 @@
 namespace PluginHost
 {
 
+namespace
+{
+/*
+ * threading.current_thread() on the plugin's thread, which threading did not start, makes a
+ * _DummyThread for it, and CPython 3.13 also a _DeleteDummyThreadOnDel in a thread-local,
+ * whose __del__ removes the dummy from threading._active when the thread's state is cleared.
+ * In Py_EndInterpreter() that happens after the modules were emptied: the __del__ finds
+ * `_active_limbo_lock` None and prints "Exception ignored in: <function
+ * _DeleteDummyThreadOnDel.__del__ ...>" (python/cpython#130522). Dropping it now runs that
+ * __del__ while threading is whole. CPython versions without the helper have nothing to drop.
+ */
+void forgetDummyThread()
+{
+    PyRef name = PyRef::steal(PyUnicode_FromString("threading"));
+    PyRef threading = name ? PyRef::steal(PyImport_GetModule(name.get())) : PyRef(); // never imports it
+    PyRef local = threading ? PyRef::steal(PyObject_GetAttrString(threading.get(), "_thread_local_info")) : PyRef();
+    if (local) {
+        PyObject_DelAttrString(local.get(), "_track_dummy_thread_ref");
+    }
+    PyErr_Clear(); // AttributeError: no dummy Thread on this thread, or a CPython without the helper
+}
+} // namespace
+
 PluginContext::PluginContext() = default;
 
 PluginContext::~PluginContext()
@@ -31,6 +54,7 @@ PluginContext::~PluginContext()
     // Normally the unload job detached the module already; this covers an interpreter that
     // ends without one, so that nothing in it can reach the services once they are gone.
     uninstallModule();
+    forgetDummyThread(); // dropped on the interpreter's thread just before it ends (Interpreter::setContext)
 }
 
 void PluginContext::uninstallModule()
