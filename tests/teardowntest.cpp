@@ -201,8 +201,9 @@ void TeardownTest::testPluginThreadLeavesNoDummyThreadNoise()
     const QByteArray described = "stdout:\n" + out + "\nstderr:\n" + err;
     QCOMPARE(host.exitStatus(), QProcess::NormalExit);
     QVERIFY2(host.exitCode() == 0, described.constData());
-    // threading made a dummy Thread for the plugin's thread, the case CPython complains about.
-    QVERIFY2(out.startsWith("\"Dummy-"), described.constData());
+    // On 3.13 threading made a dummy Thread ("Dummy-1") for the plugin's thread, the case
+    // CPython complains about; 3.12 took that thread for the interpreter's main thread.
+    QVERIFY2(out.startsWith("\"Dummy-") || out.startsWith("\"MainThread\""), described.constData());
     QVERIFY2(!err.contains("Exception ignored"), described.constData());
     QVERIFY2(!err.contains("Traceback"), described.constData());
 }
