@@ -20,6 +20,7 @@ namespace
 {
 const QString fixtures = QStringLiteral(PLUGINHOST_TEST_DATA "/plugins");
 const QString brokenFixtures = QStringLiteral(PLUGINHOST_TEST_DATA "/broken");
+const QString entryPointFixtures = QStringLiteral(PLUGINHOST_TEST_DATA "/entrypoints");
 
 CallResult loaded(Plugin *plugin)
 {
@@ -52,6 +53,9 @@ private Q_SLOTS:
     void testLoadFailures_data();
     void testLoadFailures();
     void testSinglePhaseExtensionNeedsSharedIsolation();
+    void testEntryModuleMustBeThePluginsOwn_data();
+    void testEntryModuleMustBeThePluginsOwn();
+    void testEntryModuleMayShadowTheStandardLibrary();
     void testHooks();
     void testUnloadWithQueuedCalls();
     void testReloadUsesFreshInterpreter();
@@ -68,7 +72,7 @@ private:
 void PluginTest::initTestCase()
 {
     m_manager = new PluginManager(this);
-    m_manager->setSearchPaths({fixtures, brokenFixtures});
+    m_manager->setSearchPaths({fixtures, brokenFixtures, entryPointFixtures});
     m_manager->discover();
 }
 
@@ -327,6 +331,62 @@ void PluginTest::testLoadFailures()
     Plugin *basic = plugin(QStringLiteral("org.test.basic"));
     QVERIFY(loaded(basic));
     QCOMPARE(resultOf(basic->call(QStringLiteral("add"), {1, 2})).value().toInt(), 3);
+}
+
+void PluginTest::testEntryModuleMustBeThePluginsOwn_data()
+{
+    QTest::addColumn<QString>("id");
+    QTest::addColumn<QString>("ownFile"); // in the fixture's folder
+    QTest::addColumn<QString>("why");
+    QTest::addColumn<QString>("foundAt"); // where the module that would have run instead is
+
+    const QString importedFirst = QStringLiteral("before the plugin runs");
+    const QString outside = QStringLiteral("outside the plugin's folder");
+    // Imported by the interpreter itself, before any plugin code.
+    QTest::newRow("sys") << QStringLiteral("org.test.entry.sys") << QStringLiteral("sys/sys.py") << importedFirst << QStringLiteral("from CPython itself (built-in)");
+    QTest::newRow("encodings") << QStringLiteral("org.test.entry.encodings") << QStringLiteral("encodings/encodings/__init__.py") << importedFirst
+                               << QStringLiteral("/encodings/__init__.py");
+    QTest::newRow("__main__") << QStringLiteral("org.test.entry.main") << QStringLiteral("main/__main__.py") << importedFirst << QStringLiteral("from the interpreter itself (it has no file)");
+    // Not imported yet, but found before the plugin's folder: os is frozen into CPython.
+    QTest::newRow("os") << QStringLiteral("org.test.entry.os") << QStringLiteral("os/os.py") << outside << QStringLiteral("/os.py");
+    // The folder's json/ has no __init__.py: the standard library's package json comes first.
+    QTest::newRow("json.decoder") << QStringLiteral("org.test.entry.jsondecoder") << QStringLiteral("jsondecoder/json/decoder.py") << outside
+                                  << QStringLiteral("/json/decoder.py");
+}
+
+void PluginTest::testEntryModuleMustBeThePluginsOwn()
+{
+    QFETCH(QString, id);
+    QFETCH(QString, ownFile);
+    QFETCH(QString, why);
+    QFETCH(QString, foundAt);
+
+    Plugin *misnamed = plugin(id);
+    const QFuture<CallResult> load = misnamed->load();
+    QVERIFY(settle(load));
+    const PluginError error = load.result().error();
+    QCOMPARE(error.kind(), PluginError::Kind::LoadFailed);
+    QCOMPARE(error.pluginId(), id);
+    const QString message = error.message();
+    QVERIFY2(message.contains(QStringLiteral("\"%1\"").arg(misnamed->metaData().entryPoint())), qPrintable(message));
+    QVERIFY2(message.contains(why), qPrintable(message));
+    QVERIFY2(message.contains(foundAt), qPrintable(message));
+    QVERIFY2(message.contains(entryPointFixtures + u'/' + ownFile), qPrintable(message)); // what never ran
+    QVERIFY2(message.contains(QStringLiteral("rename the plugin's package")), qPrintable(message));
+    QVERIFY2(message.contains(misnamed->metaData().metaDataFile()), qPrintable(message));
+    QCOMPARE(misnamed->state(), Plugin::State::Failed);
+}
+
+void PluginTest::testEntryModuleMayShadowTheStandardLibrary()
+{
+    // The plugin's own package calendar/ comes first on its sys.path: its own, so it loads.
+    Plugin *shadowing = plugin(QStringLiteral("org.test.entry.calendar"));
+    const CallResult load = loaded(shadowing);
+    QVERIFY2(load, qPrintable(load.error().errorText()));
+    const CallResult where = resultOf(shadowing->call(QStringLiteral("where")));
+    QVERIFY2(where, qPrintable(where.error().errorText()));
+    QCOMPARE(where.value().toString(), entryPointFixtures + QStringLiteral("/calendar/calendar/__init__.py"));
+    QVERIFY(settle(shadowing->unload()));
 }
 
 void PluginTest::testSinglePhaseExtensionNeedsSharedIsolation()

@@ -173,7 +173,8 @@ PyType_Spec buffer_spec = {
 PyObject *bufferToPython(const Buffer &buffer)
 {
     ModuleState *state = currentState();
-    return state ? wrap(reinterpret_cast<PyTypeObject *>(state->bufferType), buffer) : nullptr;
+    // No type once the module was cleared at interpreter teardown: Values then says why.
+    return state && state->bufferType ? wrap(reinterpret_cast<PyTypeObject *>(state->bufferType), buffer) : nullptr;
 }
 
 bool bufferFromPython(PyObject *object, Buffer *buffer)

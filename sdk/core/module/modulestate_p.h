@@ -33,16 +33,31 @@ struct ModuleState {
 
 extern PyModuleDef moduleDefinition;
 
+// The state of `module`; nullptr for nullptr (what PyType_GetModule() gives for a type cleared
+// at interpreter teardown). Its memory lives as long as the module object, but once the module
+// was cleared its objects are null: code that may run then checks servicesOrRaise() first.
 inline ModuleState *stateOf(PyObject *module)
 {
-    return static_cast<ModuleState *>(PyModule_GetState(module));
+    return module ? static_cast<ModuleState *>(PyModule_GetState(module)) : nullptr;
 }
 
-// The state of the module that defined `type` (for slots, which get no defining_class).
+/*
+ * The state of the module that defined `type` (for slots, which get no defining_class), or
+ * nullptr once the type was cleared; sets no exception and keeps the one set, so that a
+ * tp_dealloc may call it.
+ *
+ * No type of the module can be subclassed, so `type` is always the defining class and its own
+ * module reference is the answer. PyType_GetModuleByDef() walks tp_mro when that reference is
+ * gone, and in the last collection of Py_EndInterpreter() type_clear() resets both: an instance
+ * freed after its type was cleared (a transaction left open in a module global) would make it
+ * read a null tp_mro.
+ */
 inline ModuleState *stateOfType(PyTypeObject *type)
 {
-    PyObject *module = PyType_GetModuleByDef(type, &moduleDefinition); // borrowed
-    return module ? stateOf(module) : nullptr;
+    PyObject *pending = PyErr_GetRaisedException();
+    PyObject *module = PyType_GetModule(type); // borrowed; nullptr with TypeError once cleared
+    PyErr_SetRaisedException(pending); // drops that TypeError
+    return module && PyModule_GetDef(module) == &moduleDefinition ? stateOf(module) : nullptr;
 }
 
 // tp_traverse of the module's types that hold no Python objects: a heap type's instances
@@ -62,7 +77,9 @@ inline void deallocPlain(PyObject *self)
     Py_DECREF(type);
 }
 
-// The services, or nullptr with pluginhost.PluginError set when the plugin is unloading.
+// The services, or nullptr with pluginhost.PluginError set when the plugin is unloading (a
+// RuntimeError when the module itself is being cleared at interpreter teardown; `state` may be
+// nullptr then).
 HostServices *servicesOrRaise(ModuleState *state);
 
 // The state of the calling interpreter's pluginhost module; nullptr (no exception set) when

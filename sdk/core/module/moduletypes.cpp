@@ -104,8 +104,7 @@ PyType_Spec event_spec = {
 
 HostServices *infoServices(PyObject *self)
 {
-    ModuleState *state = stateOfType(Py_TYPE(self));
-    return state ? servicesOrRaise(state) : nullptr;
+    return servicesOrRaise(stateOfType(Py_TYPE(self)));
 }
 
 PyObject *fromQString(const QString &text)

@@ -72,6 +72,9 @@ PyObject *registerExport(PyObject *module, PyObject *function, PyObject *name, b
         PyErr_Format(PyExc_TypeError, "pluginhost.export() needs a function, got %s", Py_TYPE(function)->tp_name);
         return nullptr;
     }
+    if (!servicesOrRaise(state)) {
+        return nullptr; // unloading: nothing would call it, and the module may be cleared
+    }
     PyRef exportName = name && name != Py_None ? PyRef::borrow(name) : PyRef::steal(PyObject_GetAttrString(function, "__name__"));
     if (!exportName) {
         return nullptr;
@@ -520,8 +523,10 @@ ModuleState *currentState()
 
 HostServices *servicesOrRaise(ModuleState *state)
 {
-    if (!state->services) {
-        PyErr_SetString(state->pluginError, "the plugin is unloading: the host no longer answers");
+    if (!state || !state->services) {
+        // At interpreter teardown the module's exception classes may be cleared already.
+        PyErr_SetString(state && state->pluginError ? state->pluginError : PyExc_RuntimeError, "the plugin is unloading: the host no longer answers");
+        return nullptr;
     }
     return state->services;
 }
@@ -743,6 +748,9 @@ PyObject *raise(const PluginError &error)
         type = state->cancelled;
     } else if (error.kind() == PluginError::Kind::TimedOut) {
         type = PyExc_TimeoutError;
+    }
+    if (!type) {
+        type = PyExc_RuntimeError; // the module is being cleared at interpreter teardown
     }
     PyErr_SetString(type, error.errorText().toUtf8().constData());
     return nullptr;

@@ -278,6 +278,9 @@ PyObject *storage_transaction(PyObject *, PyTypeObject *definingClass, PyObject 
         return nullptr;
     }
     ModuleState *state = stateOf(PyType_GetModule(definingClass));
+    if (!servicesOrRaise(state)) {
+        return nullptr; // unloading: the module's types may be cleared
+    }
     auto *transaction = PyObject_GC_New(TransactionObject, reinterpret_cast<PyTypeObject *>(state->transactionType));
     if (!transaction) {
         return nullptr;

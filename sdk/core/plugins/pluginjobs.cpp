@@ -18,11 +18,35 @@
 #include "pluginhost_plugins_debug.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QHash>
 #include <QRegularExpression>
 
 namespace PluginHost
 {
+
+namespace
+{
+/*
+ * threading.current_thread() on the plugin's thread, which threading did not start, makes a
+ * _DummyThread for it, and CPython 3.13 also a _DeleteDummyThreadOnDel in a thread-local,
+ * whose __del__ removes the dummy from threading._active when the thread's state is cleared.
+ * In Py_EndInterpreter() that happens after the modules were emptied: the __del__ finds
+ * `_active_limbo_lock` None and prints "Exception ignored in: <function
+ * _DeleteDummyThreadOnDel.__del__ ...>" (python/cpython#130522). Dropping it now runs that
+ * __del__ while threading is whole. CPython versions without the helper have nothing to drop.
+ */
+void forgetDummyThread()
+{
+    PyRef name = PyRef::steal(PyUnicode_FromString("threading"));
+    PyRef threading = name ? PyRef::steal(PyImport_GetModule(name.get())) : PyRef(); // never imports it
+    PyRef local = threading ? PyRef::steal(PyObject_GetAttrString(threading.get(), "_thread_local_info")) : PyRef();
+    if (local) {
+        PyObject_DelAttrString(local.get(), "_track_dummy_thread_ref");
+    }
+    PyErr_Clear(); // AttributeError: no dummy Thread on this thread, or a CPython without the helper
+}
+} // namespace
 
 PluginContext::PluginContext() = default;
 
@@ -31,6 +55,7 @@ PluginContext::~PluginContext()
     // Normally the unload job detached the module already; this covers an interpreter that
     // ends without one, so that nothing in it can reach the services once they are gone.
     uninstallModule();
+    forgetDummyThread(); // dropped on the interpreter's thread just before it ends (Interpreter::setContext)
 }
 
 void PluginContext::uninstallModule()
@@ -144,6 +169,87 @@ void explainSubinterpreterImport(PluginError &error, const PluginMetaData &metaD
                                         "it can only run in a separate process")
                              .arg(match.captured(1)));
     }
+}
+
+// Where `module` came from, for messages ("from ..."): its file, or CPython itself.
+QString moduleOrigin(PyObject *module)
+{
+    PyRef file = PyRef::steal(PyModule_GetFilenameObject(module));
+    PyRef spec = file ? PyRef() : PyRef::steal(PyObject_GetAttrString(module, "__spec__"));
+    PyRef origin = spec && spec.get() != Py_None ? PyRef::steal(PyObject_GetAttrString(spec.get(), "origin")) : PyRef();
+    PyErr_Clear();
+    QString text;
+    if (PyObject *found = file ? file.get() : origin.get(); found && PyUnicode_Check(found) && Values::toQString(found, &text)) {
+        if (text == QLatin1String("built-in") || text == QLatin1String("frozen")) {
+            return QStringLiteral("CPython itself (%1)").arg(text);
+        }
+        return text;
+    }
+    PyErr_Clear();
+    return QStringLiteral("the interpreter itself (it has no file)");
+}
+
+// Whether `file` is a path in `directory`, as found on sys.path or with links resolved (a
+// package linked into the plugin's folder is the plugin's own).
+bool isInside(const QString &file, const QString &directory)
+{
+    const auto under = [](const QString &path, const QString &folder) {
+        return !path.isEmpty() && !folder.isEmpty() && path.startsWith(folder + u'/');
+    };
+    return QDir::isAbsolutePath(file)
+        && (under(QDir::cleanPath(file), QDir(directory).absolutePath()) || under(QFileInfo(file).canonicalFilePath(), QDir(directory).canonicalPath()));
+}
+
+/*
+ * Imports the plugin's entry module, which must be the plugin's own file. A name the
+ * interpreter imported before the plugin runs (sys, encodings, __main__) would hand back that
+ * module, and one found elsewhere first (os, frozen into CPython; json.decoder when the
+ * folder's json/ has no __init__.py) would run a module of the standard library instead: either
+ * way the plugin's code never runs. Refused, saying where the module came from.
+ */
+PyRef importEntryModule(const PluginMetaData &metaData, PluginError *error)
+{
+    const QString entryPoint = metaData.entryPoint();
+    const QString modulePath = QDir(metaData.directory()).filePath(QString(entryPoint).replace(u'.', u'/'));
+    const QString ownFile = QFileInfo(modulePath + QLatin1String(".py")).isFile() ? modulePath + QLatin1String(".py") : modulePath + QLatin1String("/__init__.py");
+    static const QRegularExpression notInIdentifiers(QStringLiteral("[^A-Za-z0-9_]"));
+    const QString advice = QStringLiteral("rename the plugin's package to a name no other module has (for example %1) and set it as %2 in %3")
+                               .arg(QString(metaData.id()).replace(notInIdentifiers, QStringLiteral("_")),
+                                    QStringLiteral("X-PluginHost-EntryPoint"),
+                                    metaData.metaDataFile());
+
+    const QString package = entryPoint.section(u'.', 0, 0);
+    PyRef packageName = PyRef::steal(Values::fromQString(package));
+    PyRef imported = packageName ? PyRef::steal(PyImport_GetModule(packageName.get())) : PyRef();
+    if (PyErr_Occurred()) {
+        *error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
+        return PyRef();
+    }
+    if (imported && imported.get() != Py_None) { // None: an extension blocked on purpose, whose import says why
+        *error = PluginError(PluginError::Kind::LoadFailed,
+                             metaData.id(),
+                             QStringLiteral("the entry point \"%1\" names the module '%2', which the interpreter imported from %3 before the "
+                                            "plugin runs, so the plugin's %4 would never run; %5")
+                                 .arg(entryPoint, package, moduleOrigin(imported.get()), ownFile, advice));
+        return PyRef();
+    }
+
+    PyRef module = PyRef::steal(PyImport_ImportModule(entryPoint.toUtf8().constData()));
+    if (!module) {
+        *error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
+        explainSubinterpreterImport(*error, metaData);
+        return PyRef();
+    }
+    const QString origin = moduleOrigin(module.get());
+    if (!isInside(origin, metaData.directory())) {
+        *error = PluginError(PluginError::Kind::LoadFailed,
+                             metaData.id(),
+                             QStringLiteral("the entry point \"%1\" was imported from %2, outside the plugin's folder %3: a module of that name "
+                                            "comes first on the import path, so the plugin's %4 never ran; %5")
+                                 .arg(entryPoint, origin, metaData.directory(), ownFile, advice));
+        return PyRef();
+    }
+    return module;
 }
 
 // Calls module.<name>() if the module defines it. `result` receives its return value.
@@ -340,11 +446,7 @@ public:
             }
         }
         if (!error.isError()) {
-            context->module = PyRef::steal(PyImport_ImportModule(metaData.entryPoint().toUtf8().constData()));
-            if (!context->module) {
-                error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
-                explainSubinterpreterImport(error, metaData);
-            }
+            context->module = importEntryModule(metaData, &error);
         }
         if (!error.isError()) {
             error = callHook(*context, "on_load", nullptr);
