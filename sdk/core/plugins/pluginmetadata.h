@@ -67,7 +67,7 @@ class PluginMetaDataPrivate;
  * | Key                                | Type             | Required | Meaning                                                                     |
  * |------------------------------------|------------------|----------|-----------------------------------------------------------------------------|
  * | `KPlugin`                          | object           | yes      | holds the keys below                                                        |
- * | `KPlugin.Id`                       | string           | yes      | unique id: letters, digits, `.`, `_`, `-`, e.g. `org.example.echo`; id()   |
+ * | `KPlugin.Id`                       | string           | yes      | unique reverse-DNS id, e.g. `org.example.echo` (see below); id()           |
  * | `KPlugin.Name`                     | string           | yes      | non-empty name shown to users; name()                                       |
  * | `KPlugin.Name[<locale>]`           | string           | no       | translated name, e.g. `Name[de]`, `Name[pt_BR]`                             |
  * | `KPlugin.Description`              | string           | no       | one sentence shown to users; description()                                  |
@@ -85,6 +85,20 @@ class PluginMetaDataPrivate;
  * Other keys, at the top level or in `KPlugin`, are kept for the application (see
  * rawData()), except that any other key starting with `X-PluginHost-` (in any letter
  * case) is an error, so that a misspelt host key never passes silently.
+ *
+ * The id names the plugin's folder under PluginManager::dataLocation() and its logging
+ * category, so it is held to the pattern `^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$`: two or more
+ * parts of ASCII letters, digits, `_` and `-`, separated by single dots, at most 128
+ * characters. There is no room in it for a path separator, a `.` or `..` part, a space or a
+ * control character.
+ *
+ * Limits keep what a plugin folder can make the host hold small. `metadata.json` is refused
+ * unread when larger than 1 MiB. `Name`, its translations, `License` and each author's
+ * `Name` hold at most 256 characters, `Description` and its translations 4096, `Version`
+ * 128 and `X-PluginHost-EntryPoint` 256; `Authors` has at most 100 entries and
+ * `X-PluginHost-Permissions` 16. Lengths count characters (code points), as JSON Schema's
+ * `maxLength` does. Messages quote at most 80 characters of a rejected value, with
+ * characters that do not print (a NUL, a newline) written as `\uXXXX`.
  *
  * The entry point `a.b` must be `<plugin folder>/a/b/__init__.py` or
  * `<plugin folder>/a/b.py`. Module names are ASCII Python identifiers; `pluginhost`

@@ -2,6 +2,7 @@
 
 #include "pluginhostcore_export.h"
 
+#include <QHash>
 #include <QStringList>
 
 namespace PluginHost::PluginMetaDataInternal
@@ -17,9 +18,14 @@ struct KnownKeys {
     QStringList requiredHostKeys;
     QStringList permissions;
     QStringList isolations;
+    QString idPattern; // anchored with ^ and $, as in the schema
+    QHash<QString, qsizetype> maxLengths; // "KPlugin.Name", "KPlugin.Authors[].Name", … → characters
+    QHash<QString, qsizetype> maxItems; // "KPlugin.Authors", "X-PluginHost-Permissions" → entries
+    qint64 maxFileSize = 0; // bytes of metadata.json
 };
 
 // Exported only for the tests.
 PLUGINHOSTCORE_EXPORT KnownKeys knownKeys();
+
 
 } // namespace PluginHost::PluginMetaDataInternal
