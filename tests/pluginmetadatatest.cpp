@@ -126,7 +126,8 @@ private Q_SLOTS:
     void testInvalidObject();
     void testValueSemantics();
     void testDiscovery();
-    void testDiscoveryFirstWins();
+    void testDiscoveryEarlierPathWins();
+    void testDiscoveryDuplicateInOnePath();
     void testDiscoverySkipsHiddenFolders();
     void testDiscoveryReportsEveryBadFixture();
     void testSchemaMatchesParser();
@@ -715,25 +716,29 @@ void PluginMetaDataTest::testDiscovery()
     QCOMPARE(directories, (QStringList{search1 + QStringLiteral("/alpha"), search1 + QStringLiteral("/beta"), search2 + QStringLiteral("/gamma")}));
 
     // The missing search path and search1 given again add nothing; README.txt is a file, not a folder.
-    QCOMPARE(found.failures.size(), 2);
-
+    QCOMPARE(found.failures.size(), 1);
     const PluginMetaData::Failure &broken = found.failures.at(0);
     QCOMPARE(broken.directory, search1 + QStringLiteral("/broken"));
     QVERIFY2(broken.errorText.startsWith(broken.directory + QStringLiteral(": no metadata.json")), qPrintable(broken.errorText));
 
-    const PluginMetaData::Failure &duplicate = found.failures.at(1);
-    QCOMPARE(duplicate.directory, search2 + QStringLiteral("/alpha-copy"));
-    QVERIFY2(duplicate.errorText.startsWith(duplicate.directory
-                                            + QStringLiteral("/metadata.json: KPlugin.Id: \"org.example.alpha\" is already the id of the plugin in ") + search1
-                                            + QStringLiteral("/alpha, which was found first")),
-             qPrintable(duplicate.errorText));
+    // search2/alpha-copy has the id of search1/alpha, which comes first.
+    QCOMPARE(found.shadowed.size(), 1);
+    const PluginMetaData::Shadowed &shadowed = found.shadowed.at(0);
+    QCOMPARE(shadowed.directory, search2 + QStringLiteral("/alpha-copy"));
+    QCOMPARE(shadowed.id, QStringLiteral("org.example.alpha"));
+    QCOMPARE(shadowed.usedDirectory, search1 + QStringLiteral("/alpha"));
+    QCOMPARE(shadowed.message,
+             shadowed.directory + QStringLiteral("/metadata.json: KPlugin.Id: \"org.example.alpha\" is shadowed by the plugin in ") + search1
+                 + QStringLiteral("/alpha, in an earlier search path, which is used instead. Remove one of the two folders if this is not meant to "
+                                  "override it"));
 
     QVERIFY(PluginMetaData::discover({}).plugins.isEmpty());
     QVERIFY(PluginMetaData::discover({QString()}).failures.isEmpty());
 }
 
-void PluginMetaDataTest::testDiscoveryFirstWins()
+void PluginMetaDataTest::testDiscoveryEarlierPathWins()
 {
+    // The order of the search paths decides, not the names of the folders.
     const QString search1 = fixture(QStringLiteral("search1"));
     const QString search2 = fixture(QStringLiteral("search2"));
     const PluginMetaData::Discovery found = PluginMetaData::discover({search2, search1});
@@ -744,10 +749,44 @@ void PluginMetaDataTest::testDiscoveryFirstWins()
     QCOMPARE(found.plugins.at(1).id(), QStringLiteral("org.example.gamma"));
     QCOMPARE(found.plugins.at(2).id(), QStringLiteral("org.example.beta"));
 
+    QCOMPARE(found.shadowed.size(), 1);
+    QCOMPARE(found.shadowed.at(0).directory, search1 + QStringLiteral("/alpha"));
+    QCOMPARE(found.shadowed.at(0).usedDirectory, search2 + QStringLiteral("/alpha-copy"));
+    QCOMPARE(found.failures.size(), 1);
+    QCOMPARE(found.failures.at(0).directory, search1 + QStringLiteral("/broken"));
+}
+
+void PluginMetaDataTest::testDiscoveryDuplicateInOnePath()
+{
+    // same-path/aaa-squatter sorts before same-path/alpha and claims its id: neither is used.
+    const QString samePath = fixture(QStringLiteral("same-path"));
+    const PluginMetaData::Discovery found = PluginMetaData::discover({samePath});
+
+    QCOMPARE(found.plugins.size(), 1);
+    QCOMPARE(found.plugins.at(0).id(), QStringLiteral("org.example.delta"));
+    QVERIFY(found.shadowed.isEmpty());
     QCOMPARE(found.failures.size(), 2);
-    QCOMPARE(found.failures.at(0).directory, search1 + QStringLiteral("/alpha"));
-    QVERIFY(found.failures.at(0).errorText.contains(search2 + QStringLiteral("/alpha-copy")));
-    QCOMPARE(found.failures.at(1).directory, search1 + QStringLiteral("/broken"));
+    const QString squatter = samePath + QStringLiteral("/aaa-squatter");
+    const QString alpha = samePath + QStringLiteral("/alpha");
+    QCOMPARE(found.failures.at(0).directory, squatter);
+    QCOMPARE(found.failures.at(0).errorText,
+             squatter + QStringLiteral("/metadata.json: KPlugin.Id: \"org.example.alpha\" is also the id of the plugin in ") + alpha
+                 + QStringLiteral(", in the same search path; none of them is loaded. Remove all but one of these folders, or give each plugin its own id"));
+    QCOMPARE(found.failures.at(1).directory, alpha);
+    QVERIFY2(found.failures.at(1).errorText.startsWith(alpha + QStringLiteral("/metadata.json: KPlugin.Id: \"org.example.alpha\" is also the id of the plugin in ")
+                                                       + squatter + QStringLiteral(", in the same search path; none of them is loaded")),
+             qPrintable(found.failures.at(1).errorText));
+
+    // Both being refused, neither shadows the folder of that id in a later search path.
+    const QString search1 = fixture(QStringLiteral("search1"));
+    const PluginMetaData::Discovery withLater = PluginMetaData::discover({samePath, search1});
+    QStringList directories;
+    for (const PluginMetaData &plugin : withLater.plugins) {
+        directories.append(plugin.directory());
+    }
+    QCOMPARE(directories, (QStringList{samePath + QStringLiteral("/delta"), search1 + QStringLiteral("/alpha"), search1 + QStringLiteral("/beta")}));
+    QVERIFY(withLater.shadowed.isEmpty());
+    QCOMPARE(withLater.failures.size(), 3); // the two in same-path and search1/broken
 }
 
 void PluginMetaDataTest::testDiscoverySkipsHiddenFolders()

@@ -661,7 +661,7 @@ PluginMetaData::Discovery PluginMetaData::discover(const QStringList &searchPath
 {
     Discovery result;
     QStringList searched;
-    QHash<QString, QString> directoryById;
+    QHash<QString, QString> directoryById; // the folder that provides each id
     for (const QString &searchPath : searchPaths) {
         const QString path = absoluteCleanPath(searchPath);
         if (searchPath.isEmpty() || searched.contains(path) || !QFileInfo(path).isDir()) {
@@ -670,23 +670,51 @@ PluginMetaData::Discovery PluginMetaData::discover(const QStringList &searchPath
         searched.append(path);
         const QDir folder(path);
         const QStringList names = folder.entryList(QDir::Dirs | QDir::NoDotAndDotDot | QDir::Hidden, QDir::Name);
+
+        // All of this search path is read first: the folder that sorts first must not get an id
+        // that another folder of the same path claims too.
+        struct Candidate {
+            QString directory;
+            PluginMetaData metaData;
+            QString errorText;
+        };
+        QList<Candidate> candidates;
+        QHash<QString, QStringList> directoriesById;
         for (const QString &name : names) {
             if (name.startsWith(u'.') || name == QLatin1String("__pycache__")) {
                 continue;
             }
-            const QString directory = folder.filePath(name);
-            QString errorText;
-            const PluginMetaData metaData = fromDirectory(directory, &errorText);
+            Candidate candidate{folder.filePath(name), {}, {}};
+            candidate.metaData = fromDirectory(candidate.directory, &candidate.errorText);
+            if (candidate.metaData.isValid()) {
+                directoriesById[candidate.metaData.id()].append(candidate.directory);
+            }
+            candidates.append(candidate);
+        }
+
+        for (const auto &[directory, metaData, errorText] : std::as_const(candidates)) {
             if (!metaData.isValid()) {
                 result.failures.append({directory, errorText});
                 continue;
             }
-            const QString firstDirectory = directoryById.value(metaData.id());
-            if (!firstDirectory.isEmpty()) {
+            const QStringList sameId = directoriesById.value(metaData.id());
+            if (sameId.size() > 1) {
+                QStringList others = sameId;
+                others.removeOne(directory);
                 result.failures.append({directory,
-                                        QStringLiteral("%1: %2.%3: %4 is already the id of the plugin in %5, which was found first; this folder "
-                                                       "is ignored. Remove one of the two folders, or give one of them another id")
-                                            .arg(metaData.metaDataFile(), KPluginKey, IdKey, quoted(metaData.id()), firstDirectory)});
+                                        QStringLiteral("%1: %2.%3: %4 is also the id of the plugin in %5, in the same search path; none of them is "
+                                                       "loaded. Remove all but one of these folders, or give each plugin its own id")
+                                            .arg(metaData.metaDataFile(), KPluginKey, IdKey, quoted(metaData.id()), others.join(QLatin1String(" and ")))});
+                continue;
+            }
+            const QString usedDirectory = directoryById.value(metaData.id());
+            if (!usedDirectory.isEmpty()) {
+                result.shadowed.append({directory,
+                                        metaData.id(),
+                                        usedDirectory,
+                                        QStringLiteral("%1: %2.%3: %4 is shadowed by the plugin in %5, in an earlier search path, which is used "
+                                                       "instead. Remove one of the two folders if this is not meant to override it")
+                                            .arg(metaData.metaDataFile(), KPluginKey, IdKey, quoted(metaData.id()), usedDirectory)});
                 continue;
             }
             directoryById.insert(metaData.id(), directory);

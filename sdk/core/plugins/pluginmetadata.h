@@ -37,10 +37,14 @@ class PluginMetaDataPrivate;
  * }
  * qDebug() << metaData.id() << metaData.name() << metaData.permissions();
  *
- * // Every plugin under the application's plugin folders, and every folder that is not one:
- * const auto found = PluginHost::PluginMetaData::discover({systemPluginDir, userPluginDir});
+ * // Every plugin under the application's plugin folders, every folder that is not one, and
+ * // every plugin overridden by one of the same id in an earlier folder:
+ * const auto found = PluginHost::PluginMetaData::discover({userPluginDir, systemPluginDir});
  * for (const auto &failure : found.failures) {
  *     qWarning().noquote() << failure.errorText;
+ * }
+ * for (const auto &shadowed : found.shadowed) {
+ *     qInfo().noquote() << shadowed.message;
  * }
  * \endcode
  *
@@ -126,10 +130,29 @@ public:
         QString errorText;
     };
 
-    /// The result of discover(): the plugins found, in search order, and the folders that are not plugins.
+    /*!
+     * A valid plugin folder that discover() passed over because a folder with the same id in an
+     * earlier search path is used instead: the way a user's own copy overrides the one the
+     * application installed.
+     * \since 0.2
+     */
+    struct Shadowed {
+        /// Absolute, clean path of the folder passed over.
+        QString directory;
+        /// The id both folders have.
+        QString id;
+        /// Absolute, clean path of the folder used instead.
+        QString usedDirectory;
+        /// Untranslated message naming both folders.
+        QString message;
+    };
+
+    /// The result of discover(): the plugins found, in search order, the folders that are not
+    /// plugins, and the plugins overridden by an earlier search path.
     struct Discovery {
         QList<PluginMetaData> plugins;
         QList<Failure> failures;
+        QList<Shadowed> shadowed; ///< \since 0.2
     };
 
     /// An invalid object.
@@ -162,8 +185,13 @@ public:
      *
      * - Folders whose name starts with `.` and `__pycache__` folders are skipped silently.
      * - Any other folder is either a plugin or a Failure (no or invalid `metadata.json`).
-     * - A plugin id already found in an earlier folder is a Failure naming both folders;
-     *   the first one wins.
+     * - Two or more folders of one search path with the same id are all Failures, each naming
+     *   the others: none of them is used, whatever their names, so that a folder cannot take
+     *   over another plugin's id (and with it its exports and storage) by sorting first.
+     * - A folder whose id a folder in an earlier search path provides is Shadowed: the earlier
+     *   search path wins. Pass the user's plugin folder before the application's to let users
+     *   override a plugin. An id whose folders in one search path are Failures for being
+     *   several is not provided by that path: a later path's folder may provide it.
      * - A search path that does not exist is skipped, as is a path given a second time.
      *
      * Plain files in a search path are ignored.
