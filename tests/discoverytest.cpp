@@ -1,10 +1,13 @@
 // Which folder gets a plugin id, as an application sees it through PluginManager: folders of
-// one search path that share an id are all refused, and an earlier search path overrides a later one.
+// one search path that share an id are all refused, an earlier search path overrides a later
+// one, and no id leads a plugin's data folder out of the data location.
 #include "futurehelpers.h"
 
 #include <PluginHost/PluginManager>
 
 #include <QDir>
+#include <QDirIterator>
+#include <QFileInfo>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
@@ -19,9 +22,11 @@ namespace
 const QString fixtures = QDir::cleanPath(QStringLiteral(PLUGINHOST_TEST_DATA "/discovery"));
 const QString userPlugins = fixtures + QStringLiteral("/user");
 const QString systemPlugins = fixtures + QStringLiteral("/system");
+const QString hostilePlugins = fixtures + QStringLiteral("/hostile");
 
 const QString overrideId = QStringLiteral("org.test.override");
 const QString squattedId = QStringLiteral("org.test.squatted");
+const QString canaryId = QStringLiteral("org.test.canary");
 
 QVariant valueOf(Plugin *plugin, const QString &function)
 {
@@ -42,6 +47,18 @@ QStringList idsOf(const QList<Plugin *> &plugins)
     ids.sort();
     return ids;
 }
+
+// Everything under `root`, relative to it, sorted.
+QStringList contents(const QString &root)
+{
+    QStringList found;
+    QDirIterator entries(root, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+    while (entries.hasNext()) {
+        found.append(QDir(root).relativeFilePath(entries.next()));
+    }
+    found.sort();
+    return found;
+}
 } // namespace
 
 class DiscoveryTest : public QObject
@@ -53,6 +70,7 @@ private Q_SLOTS:
     void cleanup();
     void testDuplicateIdInOneSearchPath();
     void testEarlierSearchPathWins();
+    void testHostileIdsGetNoDataFolder();
 
 private:
     // A manager whose profile and data live in a fresh temporary folder.
@@ -145,6 +163,41 @@ void DiscoveryTest::testEarlierSearchPathWins()
 
     QVERIFY(settle(manager->loadAll()));
     QCOMPARE(valueOf(plugin, QStringLiteral("where")).toString(), QStringLiteral("user"));
+}
+
+void DiscoveryTest::testHostileIdsGetNoDataFolder()
+{
+    // Ids ".", "..", "org.test/../../escape" and one with a NUL: each would name a folder outside
+    // profile/plugins. None of them is a plugin, so none runs or gets a data folder.
+    PluginManager *manager = makeManager({hostilePlugins});
+    for (int i = 0; i < 4; ++i) {
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^not a usable plugin: .*/metadata.json: KPlugin.Id: ")));
+    }
+    manager->discover();
+
+    QCOMPARE(idsOf(manager->plugins()), QStringList{canaryId});
+    QStringList failed;
+    for (const PluginMetaData::Failure &failure : manager->failures()) {
+        failed.append(QFileInfo(failure.directory).fileName());
+        // The NUL is written as an escape: the message goes on to say what to write instead.
+        QVERIFY2(!failure.errorText.contains(QChar(u'\0')), qPrintable(failure.errorText));
+        QVERIFY2(failure.errorText.endsWith(QLatin1String("e.g. \"org.example.echo\"")), qPrintable(failure.errorText));
+    }
+    failed.sort();
+    QCOMPARE(failed, (QStringList{QStringLiteral("dot"), QStringLiteral("dotdot"), QStringLiteral("escape"), QStringLiteral("nul")}));
+
+    QVERIFY(settle(manager->loadAll()));
+    const QString dataLocation = m_root->filePath(QStringLiteral("profile/plugins"));
+    QCOMPARE(valueOf(manager->plugin(canaryId), QStringLiteral("data_dir")).toString(), dataLocation + QLatin1Char('/') + canaryId);
+
+    // The canary's folder is the only one made under the data location, and nothing was made beside it.
+    QCOMPARE(contents(dataLocation), QStringList{canaryId});
+    const QStringList profile = contents(m_root->filePath(QStringLiteral("profile")));
+    for (const QString &entry : profile) {
+        QVERIFY2(entry.startsWith(QLatin1String("pluginhost.sqlite")) || entry == QLatin1String("plugins") || entry.startsWith(QLatin1String("plugins/")),
+                 qPrintable(entry));
+    }
+    QCOMPARE(contents(m_root->path()).filter(QRegularExpression(QStringLiteral("^[^/]*$"))), QStringList{QStringLiteral("profile")});
 }
 
 QTEST_GUILESS_MAIN(DiscoveryTest)

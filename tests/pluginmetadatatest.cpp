@@ -116,6 +116,8 @@ private Q_SLOTS:
     void testValidIds_data();
     void testValidIds();
     void testIdInMessages();
+    void testFolderForId_data();
+    void testFolderForId();
     void testFieldLimits_data();
     void testFieldLimits();
     void testHugeField();
@@ -480,6 +482,40 @@ void PluginMetaDataTest::testIdInMessages()
     QVERIFY(failure != found.failures.cend());
     PluginMetaData::fromDirectory(directory, &error);
     QCOMPARE(failure->errorText, error);
+}
+
+void PluginMetaDataTest::testFolderForId_data()
+{
+    QTest::addColumn<QString>("parent");
+    QTest::addColumn<QString>("id");
+    // Empty: refused.
+    QTest::addColumn<QString>("folder");
+
+    const QString data = QStringLiteral("/data/plugins");
+    QTest::newRow("id") << data << QStringLiteral("org.example.echo") << QStringLiteral("/data/plugins/org.example.echo");
+    QTest::newRow("parent with a slash") << QStringLiteral("/data/plugins/") << QStringLiteral("org.example.echo")
+                                         << QStringLiteral("/data/plugins/org.example.echo");
+    QTest::newRow("parent not clean") << QStringLiteral("/data/./x/../plugins") << QStringLiteral("org.example.echo")
+                                      << QStringLiteral("/data/plugins/org.example.echo");
+    QTest::newRow("root as parent") << QStringLiteral("/") << QStringLiteral("org.example.echo") << QStringLiteral("/org.example.echo");
+    QTest::newRow("dot") << data << QStringLiteral(".") << QString();
+    QTest::newRow("dot dot") << data << QStringLiteral("..") << QString();
+    QTest::newRow("up and sideways") << data << QStringLiteral("../plugins-other") << QString();
+    QTest::newRow("up through a part") << data << QStringLiteral("org.example/../../escape") << QString();
+    QTest::newRow("down and up") << data << QStringLiteral("x/..") << QString();
+    QTest::newRow("nested") << data << QStringLiteral("org/example") << QString();
+    QTest::newRow("NUL") << data << QStringLiteral("org.example") + QChar(u'\0') + QStringLiteral("/../..") << QString();
+    QTest::newRow("empty id") << data << QString() << QString();
+    QTest::newRow("no parent") << QString() << QStringLiteral("org.example.echo") << QString();
+}
+
+void PluginMetaDataTest::testFolderForId()
+{
+    QFETCH(QString, parent);
+    QFETCH(QString, id);
+    QFETCH(QString, folder);
+
+    QCOMPARE(PluginHost::PluginMetaDataInternal::folderForId(parent, id), folder);
 }
 
 void PluginMetaDataTest::testFieldLimits_data()

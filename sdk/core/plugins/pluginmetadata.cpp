@@ -850,4 +850,23 @@ PluginMetaDataInternal::KnownKeys PluginMetaDataInternal::knownKeys()
     return keys;
 }
 
+QString PluginMetaDataInternal::folderForId(const QString &parent, const QString &id)
+{
+    if (parent.isEmpty() || id.isEmpty() || id.contains(QChar(u'\0'))) {
+        return {};
+    }
+    const QString base = QDir::cleanPath(parent);
+    const QString prefix = base.endsWith(u'/') ? base : base + u'/'; // the root folder ends with one already
+    const QString folder = QDir::cleanPath(prefix + id);
+    if (!folder.startsWith(prefix) || folder.size() == prefix.size() || QStringView(folder).mid(prefix.size()).contains(u'/')) {
+        return {};
+    }
+    return folder;
+}
+
+QString PluginMetaDataInternal::quotedForMessage(const QString &text)
+{
+    return quoted(text);
+}
+
 } // namespace PluginHost
