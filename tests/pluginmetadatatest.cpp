@@ -2,6 +2,7 @@
 #include "pluginmetadata_p.h"
 
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -50,6 +51,33 @@ QStringList sorted(QStringList list)
     return list;
 }
 
+// The minimal fixture's metadata with `key` of `KPlugin` set to `value`.
+QJsonObject withKPlugin(const QString &key, const QJsonValue &value)
+{
+    QJsonObject json = readJsonObject(fixture(QStringLiteral("minimal/metadata.json")));
+    QJsonObject kplugin = json.value(QLatin1String("KPlugin")).toObject();
+    kplugin.insert(key, value);
+    json.insert(QLatin1String("KPlugin"), kplugin);
+    return json;
+}
+
+// The minimal fixture's metadata with the top-level `key` set to `value`.
+QJsonObject withHostKey(const QString &key, const QJsonValue &value)
+{
+    QJsonObject json = readJsonObject(fixture(QStringLiteral("minimal/metadata.json")));
+    json.insert(key, value);
+    return json;
+}
+
+QJsonArray repeated(const QJsonValue &value, qsizetype count)
+{
+    QJsonArray array;
+    for (qsizetype i = 0; i < count; ++i) {
+        array.append(value);
+    }
+    return array;
+}
+
 // A restorer for process-wide state the tests change.
 class DefaultLocaleGuard
 {
@@ -85,13 +113,23 @@ private Q_SLOTS:
     void testInvalid();
     void testJsonSyntaxError_data();
     void testJsonSyntaxError();
+    void testValidIds_data();
+    void testValidIds();
+    void testIdInMessages();
+    void testFolderForId_data();
+    void testFolderForId();
+    void testFieldLimits_data();
+    void testFieldLimits();
+    void testHugeField();
+    void testFileSizeLimit();
     void testFromJson();
     void testRelativeDirectory();
     void testErrorTextClearedOnSuccess();
     void testInvalidObject();
     void testValueSemantics();
     void testDiscovery();
-    void testDiscoveryFirstWins();
+    void testDiscoveryEarlierPathWins();
+    void testDiscoveryDuplicateInOnePath();
     void testDiscoverySkipsHiddenFolders();
     void testDiscoveryReportsEveryBadFixture();
     void testSchemaMatchesParser();
@@ -281,7 +319,23 @@ void PluginMetaDataTest::testInvalid_data()
     row("kplugin-not-object", QStringLiteral("KPlugin: must be an object, not a string (\"org.example.bad\")"));
     row("id-missing", QStringLiteral("KPlugin.Id: missing; write e.g. \"Id\": \"org.example.echo\""));
     row("id-empty", QStringLiteral("KPlugin.Id: is empty; write e.g. \"Id\": \"org.example.echo\""));
-    row("id-invalid", QStringLiteral("KPlugin.Id: \"org example/bad\" is not a valid id; use only ASCII letters, digits, '.', '_' and '-'"));
+    row("id-invalid", QStringLiteral("KPlugin.Id: \"org example/bad\" contains a path separator; an id is a name, not a path; write two or more parts"));
+    // Ids name the plugin's data folder: nothing in them may lead out of it.
+    const QString idHint = QStringLiteral("; write two or more parts of ASCII letters, digits, '_' and '-', separated by single dots, e.g. \"org.example.echo\"");
+    row("id-dot", QStringLiteral("KPlugin.Id: \".\" is a folder name (the current or the parent folder), not an id") + idHint);
+    row("id-dotdot", QStringLiteral("KPlugin.Id: \"..\" is a folder name (the current or the parent folder), not an id") + idHint);
+    row("id-slash", QStringLiteral("KPlugin.Id: \"org.example/../../escape\" contains a path separator; an id is a name, not a path") + idHint);
+    row("id-backslash", QStringLiteral("KPlugin.Id: \"org.example\\\\escape\" contains a path separator; an id is a name, not a path") + idHint);
+    row("id-nul", QStringLiteral("KPlugin.Id: \"org.exa\\u0000mple.hidden\" contains a character that does not print (U+0000)") + idHint);
+    row("id-control",
+        QStringLiteral("KPlugin.Id: \"org.example.echo\\u000aforged log line\" contains a character that does not print (U+000A)")
+            + idHint);
+    row("id-space", QStringLiteral("KPlugin.Id: \"org.example echo\" contains \" \" (U+0020), which an id cannot hold") + idHint);
+    row("id-non-ascii", QStringLiteral("KPlugin.Id: \"org.exämple.echo\" contains \"ä\" (U+00E4), which an id cannot hold") + idHint);
+    row("id-one-part", QStringLiteral("KPlugin.Id: \"echo\" has one part only; ids are reverse domain names of two or more parts, e.g. \"org.example.echo\"") + idHint);
+    row("id-empty-part", QStringLiteral("KPlugin.Id: \"org..example\" has an empty part (a '.' at the start or the end, or two in a row)") + idHint);
+    row("id-leading-dot", QStringLiteral("KPlugin.Id: \".org.example\" has an empty part (a '.' at the start or the end, or two in a row)") + idHint);
+    row("id-too-long", QStringLiteral("KPlugin.Id: is 129 characters long; the limit is 128 characters. Shorten it (it starts \"org.example.aaaa"));
     row("id-not-string", QStringLiteral("KPlugin.Id: must be a string, not a number (42)"));
     row("name-missing", QStringLiteral("KPlugin.Name: missing; write e.g. \"Name\": \"Echo\""));
     row("name-empty", QStringLiteral("KPlugin.Name: is empty"));
@@ -300,8 +354,12 @@ void PluginMetaDataTest::testInvalid_data()
     row("enabled-not-bool", QStringLiteral("KPlugin.EnabledByDefault: must be true or false (without quotes), not a string (\"yes\")"));
     // X-PluginHost-ApiVersion, checked before anything else
     row("apiversion-missing", QStringLiteral("X-PluginHost-ApiVersion: missing; write \"X-PluginHost-ApiVersion\": 1"));
-    row("apiversion-not-number", QStringLiteral("X-PluginHost-ApiVersion: must be a whole number, not a string (\"1\")"));
-    row("apiversion-fraction", QStringLiteral("X-PluginHost-ApiVersion: must be a whole number, not a number (1.5)"));
+    row("apiversion-not-number", QStringLiteral("X-PluginHost-ApiVersion: must be an integer, not a string (\"1\"); write \"X-PluginHost-ApiVersion\": 1"));
+    row("apiversion-fraction", QStringLiteral("X-PluginHost-ApiVersion: must be an integer, not a number (1.5); write \"X-PluginHost-ApiVersion\": 1"));
+    // JSON numbers are doubles: the fraction must be seen, and shown, however small.
+    row("apiversion-tiny-fraction",
+        QStringLiteral("X-PluginHost-ApiVersion: must be an integer, not a number (1.0000000001); write \"X-PluginHost-ApiVersion\": 1"));
+    row("apiversion-bool", QStringLiteral("X-PluginHost-ApiVersion: must be an integer, not true; write \"X-PluginHost-ApiVersion\": 1"));
     row("apiversion-unsupported",
         QStringLiteral("X-PluginHost-ApiVersion: the plugin needs API version 2, but this host supports API version 1 only; update the host to one "
                        "that supports API version 2, or use a version of the plugin made for API version 1"));
@@ -377,6 +435,192 @@ void PluginMetaDataTest::testJsonSyntaxError()
     QVERIFY(!PluginMetaData::fromDirectory(QFileInfo(file).path(), &error).isValid());
     QVERIFY2(error.startsWith(file + u':' + expected), qPrintable(error));
     QVERIFY2(error.endsWith(QStringLiteral("; metadata.json must be valid JSON (no comments, no trailing commas)")), qPrintable(error));
+}
+
+void PluginMetaDataTest::testValidIds_data()
+{
+    QTest::addColumn<QString>("id");
+
+    QTest::newRow("two parts") << QStringLiteral("example.echo");
+    QTest::newRow("reverse DNS") << QStringLiteral("org.example.echo");
+    QTest::newRow("hyphen and underscore") << QStringLiteral("org.example-tools.my_echo");
+    QTest::newRow("digits and capitals") << QStringLiteral("Com.Example2.Echo3");
+    QTest::newRow("128 characters") << QStringLiteral("org.example.") + QString(116, u'a');
+}
+
+void PluginMetaDataTest::testValidIds()
+{
+    QFETCH(QString, id);
+
+    QString error;
+    const PluginMetaData metaData = PluginMetaData::fromJson(withKPlugin(QStringLiteral("Id"), id), fixture(QStringLiteral("minimal")), &error);
+    QVERIFY2(metaData.isValid(), qPrintable(error));
+    QCOMPARE(metaData.id(), id);
+}
+
+void PluginMetaDataTest::testIdInMessages()
+{
+    // A NUL in the id ends a C string: the message must hold an escape instead, and go on to the end.
+    const QString directory = fixture(QStringLiteral("bad/id-nul"));
+    QString error;
+    QVERIFY(!PluginMetaData::fromDirectory(directory, &error).isValid());
+    QVERIFY2(!error.contains(QChar(u'\0')), qPrintable(error));
+    QVERIFY2(error.contains(QLatin1String("\"org.exa\\u0000mple.hidden\"")), qPrintable(error));
+    QVERIFY2(error.endsWith(QLatin1String("e.g. \"org.example.echo\"")), qPrintable(error));
+    const QByteArray printed = error.toUtf8();
+    QCOMPARE(qstrlen(printed.constData()), size_t(printed.size()));
+
+    // A newline in the id cannot forge a second log line.
+    QVERIFY(!PluginMetaData::fromDirectory(fixture(QStringLiteral("bad/id-control")), &error).isValid());
+    QVERIFY2(!error.contains(u'\n'), qPrintable(error));
+
+    // Discovery reports the same text.
+    const PluginMetaData::Discovery found = PluginMetaData::discover({fixture(QStringLiteral("bad"))});
+    const auto failure = std::find_if(found.failures.cbegin(), found.failures.cend(), [&](const PluginMetaData::Failure &candidate) {
+        return candidate.directory == directory;
+    });
+    QVERIFY(failure != found.failures.cend());
+    PluginMetaData::fromDirectory(directory, &error);
+    QCOMPARE(failure->errorText, error);
+}
+
+void PluginMetaDataTest::testFolderForId_data()
+{
+    QTest::addColumn<QString>("parent");
+    QTest::addColumn<QString>("id");
+    // Empty: refused.
+    QTest::addColumn<QString>("folder");
+
+    const QString data = QStringLiteral("/data/plugins");
+    QTest::newRow("id") << data << QStringLiteral("org.example.echo") << QStringLiteral("/data/plugins/org.example.echo");
+    QTest::newRow("parent with a slash") << QStringLiteral("/data/plugins/") << QStringLiteral("org.example.echo")
+                                         << QStringLiteral("/data/plugins/org.example.echo");
+    QTest::newRow("parent not clean") << QStringLiteral("/data/./x/../plugins") << QStringLiteral("org.example.echo")
+                                      << QStringLiteral("/data/plugins/org.example.echo");
+    QTest::newRow("root as parent") << QStringLiteral("/") << QStringLiteral("org.example.echo") << QStringLiteral("/org.example.echo");
+    QTest::newRow("dot") << data << QStringLiteral(".") << QString();
+    QTest::newRow("dot dot") << data << QStringLiteral("..") << QString();
+    QTest::newRow("up and sideways") << data << QStringLiteral("../plugins-other") << QString();
+    QTest::newRow("up through a part") << data << QStringLiteral("org.example/../../escape") << QString();
+    QTest::newRow("down and up") << data << QStringLiteral("x/..") << QString();
+    QTest::newRow("nested") << data << QStringLiteral("org/example") << QString();
+    QTest::newRow("NUL") << data << QStringLiteral("org.example") + QChar(u'\0') + QStringLiteral("/../..") << QString();
+    QTest::newRow("empty id") << data << QString() << QString();
+    QTest::newRow("no parent") << QString() << QStringLiteral("org.example.echo") << QString();
+}
+
+void PluginMetaDataTest::testFolderForId()
+{
+    QFETCH(QString, parent);
+    QFETCH(QString, id);
+    QFETCH(QString, folder);
+
+    QCOMPARE(PluginHost::PluginMetaDataInternal::folderForId(parent, id), folder);
+}
+
+void PluginMetaDataTest::testFieldLimits_data()
+{
+    QTest::addColumn<QJsonObject>("json");
+    // Empty: valid.
+    QTest::addColumn<QString>("expected");
+
+    const QString id = QStringLiteral("Id");
+    const QString name = QStringLiteral("Name");
+    const QString description = QStringLiteral("Description");
+    const QJsonObject ada{{name, QStringLiteral("Ada")}};
+    auto tooLong = [](const char *key, int length, int limit) {
+        return QStringLiteral("%1: is %2 characters long; the limit is %3 characters. Shorten it (it starts \"").arg(QLatin1String(key)).arg(length).arg(limit);
+    };
+
+    QTest::newRow("Id: 129") << withKPlugin(id, QString(QStringLiteral("org.example.") + QString(117, u'a'))) << tooLong("KPlugin.Id", 129, 128);
+    QTest::newRow("Name: 256") << withKPlugin(name, QString(256, u'n')) << QString();
+    QTest::newRow("Name: 257") << withKPlugin(name, QString(257, u'n')) << tooLong("KPlugin.Name", 257, 256);
+    // Characters, as JSON Schema counts them: U+1F600 is one character and two UTF-16 units.
+    QTest::newRow("Name: 256 beyond the BMP") << withKPlugin(name, QString::fromUcs4(U"\U0001F600").repeated(256)) << QString();
+    QTest::newRow("Name: 257 beyond the BMP") << withKPlugin(name, QString::fromUcs4(U"\U0001F600").repeated(257)) << tooLong("KPlugin.Name", 257, 256);
+    QTest::newRow("Name[de]: 257") << withKPlugin(QStringLiteral("Name[de]"), QString(257, u'n')) << tooLong("KPlugin.Name[de]", 257, 256);
+    QTest::newRow("Description: 4096") << withKPlugin(description, QString(4096, u'd')) << QString();
+    QTest::newRow("Description: 4097") << withKPlugin(description, QString(4097, u'd')) << tooLong("KPlugin.Description", 4097, 4096);
+    QTest::newRow("Description[pt_BR]: 4097") << withKPlugin(QStringLiteral("Description[pt_BR]"), QString(4097, u'd'))
+                                              << tooLong("KPlugin.Description[pt_BR]", 4097, 4096);
+    QTest::newRow("Version: 128") << withKPlugin(QStringLiteral("Version"), QString(128, u'1')) << QString();
+    QTest::newRow("Version: 129") << withKPlugin(QStringLiteral("Version"), QString(129, u'1')) << tooLong("KPlugin.Version", 129, 128);
+    QTest::newRow("License: 257") << withKPlugin(QStringLiteral("License"), QString(257, u'L')) << tooLong("KPlugin.License", 257, 256);
+    QJsonArray authors = repeated(ada, 3);
+    authors.append(QJsonObject{{name, QString(257, u'a')}});
+    QTest::newRow("Authors[3].Name: 257") << withKPlugin(QStringLiteral("Authors"), authors) << tooLong("KPlugin.Authors[3].Name", 257, 256);
+    QTest::newRow("Authors: 100") << withKPlugin(QStringLiteral("Authors"), repeated(ada, 100)) << QString();
+    QTest::newRow("Authors: 101") << withKPlugin(QStringLiteral("Authors"), repeated(ada, 101))
+                                  << QStringLiteral("KPlugin.Authors: has 101 entries; the limit is 100. List the main authors");
+    QTest::newRow("EntryPoint: 257") << withHostKey(QStringLiteral("X-PluginHost-EntryPoint"), QString(257, u'm'))
+                                     << tooLong("X-PluginHost-EntryPoint", 257, 256);
+    QTest::newRow("Permissions: 16") << withHostKey(QStringLiteral("X-PluginHost-Permissions"), repeated(QStringLiteral("network"), 16)) << QString();
+    QTest::newRow("Permissions: 17") << withHostKey(QStringLiteral("X-PluginHost-Permissions"), repeated(QStringLiteral("network"), 17))
+                                     << QStringLiteral("X-PluginHost-Permissions: has 17 entries; the limit is 16. Name each permission once");
+}
+
+void PluginMetaDataTest::testFieldLimits()
+{
+    QFETCH(QJsonObject, json);
+    QFETCH(QString, expected);
+
+    const QString directory = fixture(QStringLiteral("minimal"));
+    QString error;
+    const PluginMetaData metaData = PluginMetaData::fromJson(json, directory, &error);
+    if (expected.isEmpty()) {
+        QVERIFY2(metaData.isValid(), qPrintable(error));
+        return;
+    }
+    QVERIFY(!metaData.isValid());
+    QVERIFY2(error.startsWith(directory + QStringLiteral("/metadata.json: ") + expected), qPrintable(error));
+}
+
+void PluginMetaDataTest::testHugeField()
+{
+    // A 10 MiB name is refused with a message that quotes only its start.
+    constexpr qsizetype size = 10 * 1024 * 1024;
+    QString error;
+    QVERIFY(!PluginMetaData::fromJson(withKPlugin(QStringLiteral("Name"), QString(size, u'n')), fixture(QStringLiteral("minimal")), &error).isValid());
+    QVERIFY2(error.contains(QStringLiteral("KPlugin.Name: is %1 characters long; the limit is 256 characters").arg(size)), qPrintable(error.left(500)));
+    QVERIFY2(error.size() < 1000, qPrintable(error.left(500)));
+
+    // The same for a value of the wrong type, quoted in "must be …, not a string (…)".
+    QVERIFY(!PluginMetaData::fromJson(withKPlugin(QStringLiteral("EnabledByDefault"), QString(size, u'y')), fixture(QStringLiteral("minimal")), &error)
+                 .isValid());
+    QVERIFY2(error.contains(QStringLiteral("KPlugin.EnabledByDefault: must be true or false (without quotes), not a string (\"yyyy")),
+             qPrintable(error.left(500)));
+    QVERIFY2(error.contains(QStringLiteral("yyy\"… (%1 characters))").arg(size)), qPrintable(error.left(500)));
+    QVERIFY2(error.size() < 1000, qPrintable(error.left(500)));
+}
+
+void PluginMetaDataTest::testFileSizeLimit()
+{
+    constexpr qsizetype limit = 1024 * 1024;
+    QTemporaryDir directory;
+    QVERIFY(directory.isValid());
+    const QString path = QDir::cleanPath(QFileInfo(directory.path()).absoluteFilePath());
+    const QString file = path + QStringLiteral("/metadata.json");
+    QVERIFY(QFile::copy(fixture(QStringLiteral("minimal/minimal.py")), path + QStringLiteral("/minimal.py")));
+    QFile minimal(fixture(QStringLiteral("minimal/metadata.json")));
+    QVERIFY(minimal.open(QIODevice::ReadOnly));
+    const QByteArray valid = minimal.readAll();
+
+    // Exactly 1 MiB, white space after the object included: read.
+    QVERIFY(writeFile(file, valid + QByteArray(limit - valid.size(), ' ')));
+    QString error;
+    QVERIFY2(PluginMetaData::fromDirectory(path, &error).isValid(), qPrintable(error));
+
+    // One byte more: refused.
+    const QString refused =
+        file + QStringLiteral(": the file is larger than 1 MiB, the limit for metadata.json; keep only the plugin's metadata in it, and anything larger in the plugin's own files");
+    QVERIFY(writeFile(file, valid + QByteArray(limit - valid.size() + 1, ' ')));
+    QVERIFY(!PluginMetaData::fromDirectory(path, &error).isValid());
+    QCOMPARE(error, refused);
+
+    // Refused before parsing: 16 MiB that are not even JSON get the same message.
+    QVERIFY(writeFile(file, QByteArray(16 * limit, '{')));
+    QVERIFY(!PluginMetaData::fromDirectory(path, &error).isValid());
+    QCOMPARE(error, refused);
 }
 
 void PluginMetaDataTest::testFromJson()
@@ -508,25 +752,29 @@ void PluginMetaDataTest::testDiscovery()
     QCOMPARE(directories, (QStringList{search1 + QStringLiteral("/alpha"), search1 + QStringLiteral("/beta"), search2 + QStringLiteral("/gamma")}));
 
     // The missing search path and search1 given again add nothing; README.txt is a file, not a folder.
-    QCOMPARE(found.failures.size(), 2);
-
+    QCOMPARE(found.failures.size(), 1);
     const PluginMetaData::Failure &broken = found.failures.at(0);
     QCOMPARE(broken.directory, search1 + QStringLiteral("/broken"));
     QVERIFY2(broken.errorText.startsWith(broken.directory + QStringLiteral(": no metadata.json")), qPrintable(broken.errorText));
 
-    const PluginMetaData::Failure &duplicate = found.failures.at(1);
-    QCOMPARE(duplicate.directory, search2 + QStringLiteral("/alpha-copy"));
-    QVERIFY2(duplicate.errorText.startsWith(duplicate.directory
-                                            + QStringLiteral("/metadata.json: KPlugin.Id: \"org.example.alpha\" is already the id of the plugin in ") + search1
-                                            + QStringLiteral("/alpha, which was found first")),
-             qPrintable(duplicate.errorText));
+    // search2/alpha-copy has the id of search1/alpha, which comes first.
+    QCOMPARE(found.shadowed.size(), 1);
+    const PluginMetaData::Shadowed &shadowed = found.shadowed.at(0);
+    QCOMPARE(shadowed.directory, search2 + QStringLiteral("/alpha-copy"));
+    QCOMPARE(shadowed.id, QStringLiteral("org.example.alpha"));
+    QCOMPARE(shadowed.usedDirectory, search1 + QStringLiteral("/alpha"));
+    QCOMPARE(shadowed.message,
+             shadowed.directory + QStringLiteral("/metadata.json: KPlugin.Id: \"org.example.alpha\" is shadowed by the plugin in ") + search1
+                 + QStringLiteral("/alpha, in an earlier search path, which is used instead. Remove one of the two folders if this is not meant to "
+                                  "override it"));
 
     QVERIFY(PluginMetaData::discover({}).plugins.isEmpty());
     QVERIFY(PluginMetaData::discover({QString()}).failures.isEmpty());
 }
 
-void PluginMetaDataTest::testDiscoveryFirstWins()
+void PluginMetaDataTest::testDiscoveryEarlierPathWins()
 {
+    // The order of the search paths decides, not the names of the folders.
     const QString search1 = fixture(QStringLiteral("search1"));
     const QString search2 = fixture(QStringLiteral("search2"));
     const PluginMetaData::Discovery found = PluginMetaData::discover({search2, search1});
@@ -537,10 +785,44 @@ void PluginMetaDataTest::testDiscoveryFirstWins()
     QCOMPARE(found.plugins.at(1).id(), QStringLiteral("org.example.gamma"));
     QCOMPARE(found.plugins.at(2).id(), QStringLiteral("org.example.beta"));
 
+    QCOMPARE(found.shadowed.size(), 1);
+    QCOMPARE(found.shadowed.at(0).directory, search1 + QStringLiteral("/alpha"));
+    QCOMPARE(found.shadowed.at(0).usedDirectory, search2 + QStringLiteral("/alpha-copy"));
+    QCOMPARE(found.failures.size(), 1);
+    QCOMPARE(found.failures.at(0).directory, search1 + QStringLiteral("/broken"));
+}
+
+void PluginMetaDataTest::testDiscoveryDuplicateInOnePath()
+{
+    // same-path/aaa-squatter sorts before same-path/alpha and claims its id: neither is used.
+    const QString samePath = fixture(QStringLiteral("same-path"));
+    const PluginMetaData::Discovery found = PluginMetaData::discover({samePath});
+
+    QCOMPARE(found.plugins.size(), 1);
+    QCOMPARE(found.plugins.at(0).id(), QStringLiteral("org.example.delta"));
+    QVERIFY(found.shadowed.isEmpty());
     QCOMPARE(found.failures.size(), 2);
-    QCOMPARE(found.failures.at(0).directory, search1 + QStringLiteral("/alpha"));
-    QVERIFY(found.failures.at(0).errorText.contains(search2 + QStringLiteral("/alpha-copy")));
-    QCOMPARE(found.failures.at(1).directory, search1 + QStringLiteral("/broken"));
+    const QString squatter = samePath + QStringLiteral("/aaa-squatter");
+    const QString alpha = samePath + QStringLiteral("/alpha");
+    QCOMPARE(found.failures.at(0).directory, squatter);
+    QCOMPARE(found.failures.at(0).errorText,
+             squatter + QStringLiteral("/metadata.json: KPlugin.Id: \"org.example.alpha\" is also the id of the plugin in ") + alpha
+                 + QStringLiteral(", in the same search path; none of them is loaded. Remove all but one of these folders, or give each plugin its own id"));
+    QCOMPARE(found.failures.at(1).directory, alpha);
+    QVERIFY2(found.failures.at(1).errorText.startsWith(alpha + QStringLiteral("/metadata.json: KPlugin.Id: \"org.example.alpha\" is also the id of the plugin in ")
+                                                       + squatter + QStringLiteral(", in the same search path; none of them is loaded")),
+             qPrintable(found.failures.at(1).errorText));
+
+    // Both being refused, neither shadows the folder of that id in a later search path.
+    const QString search1 = fixture(QStringLiteral("search1"));
+    const PluginMetaData::Discovery withLater = PluginMetaData::discover({samePath, search1});
+    QStringList directories;
+    for (const PluginMetaData &plugin : withLater.plugins) {
+        directories.append(plugin.directory());
+    }
+    QCOMPARE(directories, (QStringList{samePath + QStringLiteral("/delta"), search1 + QStringLiteral("/alpha"), search1 + QStringLiteral("/beta")}));
+    QVERIFY(withLater.shadowed.isEmpty());
+    QCOMPARE(withLater.failures.size(), 3); // the two in same-path and search1/broken
 }
 
 void PluginMetaDataTest::testDiscoverySkipsHiddenFolders()
@@ -604,15 +886,22 @@ void PluginMetaDataTest::testSchemaMatchesParser()
     const QJsonObject kplugin = schema.value(QLatin1String("properties")).toObject().value(QLatin1String("KPlugin")).toObject();
     QCOMPARE(sorted(kplugin.value(QLatin1String("properties")).toObject().keys()), sorted(known.kpluginKeys));
     QCOMPARE(sorted(strings(kplugin.value(QLatin1String("required")))), sorted(known.requiredKPluginKeys));
-    const QStringList translationPatterns = kplugin.value(QLatin1String("patternProperties")).toObject().keys();
-    QCOMPARE(translationPatterns.size(), 1);
-    const QRegularExpression translation(translationPatterns.constFirst());
-    QVERIFY(translation.isValid());
+    // One pattern per translatable key, each with that key's limit.
+    const QJsonObject translations = kplugin.value(QLatin1String("patternProperties")).toObject();
+    QCOMPARE(translations.size(), known.translatableKPluginKeys.size());
     for (const QString &key : known.kpluginKeys) {
-        const bool translatable = known.translatableKPluginKeys.contains(key);
-        QVERIFY2(translation.match(key + QStringLiteral("[de]")).hasMatch() == translatable, qPrintable(key));
-        QVERIFY2(translation.match(key + QStringLiteral("[pt_BR]")).hasMatch() == translatable, qPrintable(key));
-        QVERIFY(!translation.match(key).hasMatch());
+        QStringList matching;
+        for (auto it = translations.constBegin(); it != translations.constEnd(); ++it) {
+            const QRegularExpression translation(it.key());
+            QVERIFY(translation.isValid());
+            QVERIFY(!translation.match(key).hasMatch());
+            if (translation.match(key + QStringLiteral("[de]")).hasMatch() && translation.match(key + QStringLiteral("[pt_BR]")).hasMatch()) {
+                matching.append(it.key());
+                QCOMPARE(it.value().toObject().value(QLatin1String("maxLength")).toInteger(),
+                         known.maxLengths.value(QStringLiteral("KPlugin.%1[]").arg(key)));
+            }
+        }
+        QCOMPARE(matching.size(), known.translatableKPluginKeys.contains(key) ? 1 : 0);
     }
 
     // The top level: KPlugin and exactly the X-PluginHost-* keys the parser knows.
@@ -628,6 +917,56 @@ void PluginMetaDataTest::testSchemaMatchesParser()
         strings(properties.value(QLatin1String("X-PluginHost-Permissions")).toObject().value(QLatin1String("items")).toObject().value(QLatin1String("enum"))),
         known.permissions);
     QCOMPARE(strings(properties.value(QLatin1String("X-PluginHost-Isolation")).toObject().value(QLatin1String("enum"))), known.isolations);
+
+    // The id pattern and the limits.
+    const QJsonObject kpluginProperties = kplugin.value(QLatin1String("properties")).toObject();
+    QCOMPARE(kpluginProperties.value(QLatin1String("Id")).toObject().value(QLatin1String("pattern")).toString(), known.idPattern);
+    auto schemaOf = [&](const QString &keyPath) {
+        if (keyPath == QLatin1String("KPlugin.Authors[].Name")) {
+            return kpluginProperties.value(QLatin1String("Authors"))
+                .toObject()
+                .value(QLatin1String("items"))
+                .toObject()
+                .value(QLatin1String("properties"))
+                .toObject()
+                .value(QLatin1String("Name"))
+                .toObject();
+        }
+        if (keyPath.startsWith(QLatin1String("KPlugin."))) {
+            return kpluginProperties.value(keyPath.mid(8)).toObject();
+        }
+        return properties.value(keyPath).toObject();
+    };
+    QVERIFY(known.maxLengths.size() >= 9);
+    for (auto it = known.maxLengths.constBegin(); it != known.maxLengths.constEnd(); ++it) {
+        if (it.key().endsWith(QLatin1String("[]"))) {
+            continue; // the translations, above
+        }
+        QVERIFY2(schemaOf(it.key()).contains(QLatin1String("maxLength")), qPrintable(it.key()));
+        QCOMPARE(schemaOf(it.key()).value(QLatin1String("maxLength")).toInteger(), it.value());
+    }
+    QCOMPARE(known.maxItems.size(), 2);
+    for (auto it = known.maxItems.constBegin(); it != known.maxItems.constEnd(); ++it) {
+        QVERIFY2(schemaOf(it.key()).contains(QLatin1String("maxItems")), qPrintable(it.key()));
+        QCOMPARE(schemaOf(it.key()).value(QLatin1String("maxItems")).toInteger(), it.value());
+    }
+    QVERIFY2(schema.value(QLatin1String("description")).toString().contains(QStringLiteral("at most %1 MiB").arg(known.maxFileSize / (1024 * 1024))),
+             qPrintable(schema.value(QLatin1String("description")).toString()));
+
+    // The id pattern accepts the id of every fixture and bundled plugin, except those made to be refused.
+    const QRegularExpression idPattern(known.idPattern);
+    QVERIFY(idPattern.isValid());
+    for (const QString &root : {QStringLiteral(PLUGINHOST_TEST_DATA), QStringLiteral(PLUGINHOST_BUNDLED_PLUGINS)}) {
+        QDirIterator files(root, {QStringLiteral("metadata.json")}, QDir::Files, QDirIterator::Subdirectories);
+        while (files.hasNext()) {
+            const QString metaDataFile = files.next();
+            const QJsonValue id = readJsonObject(metaDataFile).value(QLatin1String("KPlugin")).toObject().value(QLatin1String("Id"));
+            if (!id.isString() || metaDataFile.contains(QLatin1String("/metadata/bad/")) || metaDataFile.contains(QLatin1String("/discovery/hostile/"))) {
+                continue;
+            }
+            QVERIFY2(idPattern.match(id.toString()).hasMatch(), qPrintable(metaDataFile));
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(PluginMetaDataTest)

@@ -37,7 +37,7 @@ public:
     virtual QString pluginId() const = 0;
     virtual QString version() const = 0;
     virtual QString directory() const = 0;
-    /// Created on first use: a folder the plugin may write to.
+    /// Created on first use: a folder the plugin may write to. Empty when the host refuses one.
     virtual QString dataDirectory() const = 0;
     virtual qint64 interpreterId() const = 0;
     virtual bool ownGil() const = 0;

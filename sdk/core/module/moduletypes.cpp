@@ -4,6 +4,7 @@
 #include "runtime/pythonshim.h" // Python.h comes before any Qt header
 
 #include "bridge/values.h"
+#include "module.h"
 #include "modulestate_p.h"
 
 #include <QString>
@@ -133,7 +134,17 @@ PyObject *info_directory(PyObject *self, void *)
 PyObject *info_data_dir(PyObject *self, void *)
 {
     HostServices *services = infoServices(self);
-    return services ? fromQString(services->dataDirectory()) : nullptr;
+    if (!services) {
+        return nullptr;
+    }
+    const QString directory = services->dataDirectory();
+    if (directory.isEmpty()) {
+        // An empty path would have the plugin write into the process's working folder.
+        return raise(PluginError(PluginError::Kind::InvalidMetaData,
+                                 services->pluginId(),
+                                 QStringLiteral("pluginhost.info.data_dir: the host refused a data folder for this plugin's id; see the host's log")));
+    }
+    return fromQString(directory);
 }
 
 PyObject *info_interpreter_id(PyObject *self, void *)

@@ -24,6 +24,7 @@ public:
     QList<Plugin *> plugins; // in discovery order
     QHash<QString, Plugin *> pluginsById;
     QList<PluginMetaData::Failure> failures;
+    QList<PluginMetaData::Shadowed> shadowed;
     // Shared with every loaded instance's services, which may outlive the manager briefly.
     std::shared_ptr<PluginRegistry> registry = std::make_shared<PluginRegistry>();
     // Shared with every retiring interpreter, which may outlive the manager for good.
@@ -100,8 +101,12 @@ void PluginManager::discover()
         d->pluginsById.insert(metaData.id(), plugin);
     }
     d->failures = found.failures;
+    d->shadowed = found.shadowed;
     for (const PluginMetaData::Failure &failure : std::as_const(d->failures)) {
         qCWarning(PLUGINHOST_PLUGINS).noquote() << "not a usable plugin:" << failure.errorText;
+    }
+    for (const PluginMetaData::Shadowed &shadowed : std::as_const(d->shadowed)) {
+        qCWarning(PLUGINHOST_PLUGINS).noquote() << "plugin not used:" << shadowed.message;
     }
     Q_EMIT pluginsChanged();
 }
@@ -119,6 +124,11 @@ Plugin *PluginManager::plugin(const QString &id) const
 QList<PluginMetaData::Failure> PluginManager::failures() const
 {
     return d->failures;
+}
+
+QList<PluginMetaData::Shadowed> PluginManager::shadowed() const
+{
+    return d->shadowed;
 }
 
 namespace

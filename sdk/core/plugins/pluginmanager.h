@@ -61,7 +61,9 @@ struct QuarantinedPlugin {
  * \endcode
  *
  * Folders that are not valid plugins are reported by failures(), never fatal: one broken
- * plugin never stops the others. The manager unloads every plugin when destroyed; a plugin
+ * plugin never stops the others. Plugin ids are unique: folders of one search path that share
+ * an id are all failures, and a folder whose id an earlier search path provides is listed by
+ * shadowed() (see PluginMetaData::discover()). The manager unloads every plugin when destroyed; a plugin
  * that does not unload in time is quarantined (see setUnloadTimeouts()), so the destructor
  * returns in bounded time even when a plugin is stuck.
  *
@@ -96,8 +98,19 @@ public:
     QList<Plugin *> plugins() const;
     /// nullptr when no plugin has this id.
     Plugin *plugin(const QString &id) const;
-    /// Folders under the search paths that are not valid plugins, with the reason.
+    /*!
+     * Folders under the search paths that are not valid plugins, with the reason, as of the
+     * last discover(); each is also logged as a warning. Among them are the folders of one
+     * search path that share an id: none of them is loaded, and each failure names the others.
+     */
     QList<PluginMetaData::Failure> failures() const;
+    /*!
+     * Valid plugin folders that the last discover() passed over because a folder with the same
+     * id in an earlier search path is used instead (a user's copy overriding the application's,
+     * when the user's folder comes first in setSearchPaths()); each is also logged as a warning.
+     * \since 0.2
+     */
+    QList<PluginMetaData::Shadowed> shadowed() const;
 
     /// Loads every discovered plugin that is enabled (Plugin::isEnabled(): the registry's
     /// choice, else `EnabledByDefault`) and not loaded yet.
@@ -191,7 +204,7 @@ public:
     void broadcast(const QString &event, const QVariant &payload = QVariant());
 
 Q_SIGNALS:
-    /// discover() changed the list of plugins or failures.
+    /// discover() changed the list of plugins, failures or shadowed folders.
     void pluginsChanged();
     void pluginStateChanged(PluginHost::Plugin *plugin, PluginHost::Plugin::State state);
     /*!

@@ -60,6 +60,26 @@ constexpr QLatin1String PersistStateKey("X-PluginHost-PersistState");
 constexpr QLatin1String IsolatedValue("isolated");
 constexpr QLatin1String SharedValue("shared");
 
+// Bounds for what a plugin folder may make the host read, keep and show. Names and ids end
+// up in lists, log lines and window titles; the file bound comes first, before any parsing.
+constexpr qint64 MaxFileSize = 1024 * 1024;
+constexpr qsizetype MaxIdLength = 128;
+constexpr qsizetype MaxNameLength = 256;
+constexpr qsizetype MaxDescriptionLength = 4096;
+constexpr qsizetype MaxVersionLength = 128;
+constexpr qsizetype MaxLicenseLength = 256;
+constexpr qsizetype MaxAuthorNameLength = 256;
+constexpr qsizetype MaxEntryPointLength = 256;
+constexpr qsizetype MaxAuthors = 100;
+constexpr qsizetype MaxPermissions = 16;
+// How much of a rejected value an error message quotes.
+constexpr qsizetype MaxQuotedLength = 80;
+
+// Reverse-DNS: two or more non-empty parts of ASCII letters, digits, '_' and '-', separated by
+// single dots. Ids name folders (the plugin's data_dir) and logging categories, so no part may be
+// "." or "..", and nothing may be a path separator or a control character.
+constexpr QLatin1String IdPattern("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)+");
+
 const QStringList &knownPermissions()
 {
     static const QStringList permissions{QStringLiteral("network"), QStringLiteral("subprocess"), QStringLiteral("filesystem")};
@@ -77,9 +97,53 @@ QString absoluteCleanPath(const QString &path)
     return QDir::cleanPath(QFileInfo(path).absoluteFilePath());
 }
 
+bool isAsciiLetterOrDigit(uint character)
+{
+    return (character >= 'a' && character <= 'z') || (character >= 'A' && character <= 'Z') || (character >= '0' && character <= '9');
+}
+
+// Characters counted as JSON Schema's maxLength counts them: code points, not UTF-16 units.
+qsizetype characterCount(const QString &text)
+{
+    return text.size() - std::count_if(text.cbegin(), text.cend(), [](QChar c) {
+               return c.isLowSurrogate();
+           });
+}
+
+// `text` in double quotes, as it would be written in JSON, for a message: whatever a hostile
+// file holds (a NUL, a newline, a bidirectional override, megabytes) neither truncates, splits
+// nor floods the message. Characters that do not print are written as \uXXXX escapes, and a long
+// text is cut after MaxQuotedLength characters, saying how long it was.
 QString quoted(const QString &text)
 {
-    return u'"' + text + u'"';
+    QString result(1, u'"');
+    // Two UTF-16 units at most per character: enough for what is shown, and no more.
+    const QList<uint> characters = QStringView(text).left(2 * MaxQuotedLength).toUcs4();
+    const qsizetype shown = std::min<qsizetype>(characters.size(), MaxQuotedLength);
+    for (qsizetype i = 0; i < shown; ++i) {
+        const char32_t character = characters.at(i);
+        if (character == u'"' || character == u'\\') {
+            result += u'\\';
+            result += QChar::fromUcs4(character);
+        } else if (QChar::isPrint(character)) {
+            result += QChar::fromUcs4(character);
+        } else {
+            for (const char16_t unit : QChar::fromUcs4(character)) {
+                result += QStringLiteral("\\u%1").arg(uint(unit), 4, 16, QLatin1Char('0'));
+            }
+        }
+    }
+    result += u'"';
+    if (shown < characters.size()) {
+        result += QStringLiteral("… (%1 characters)").arg(characterCount(text));
+    }
+    return result;
+}
+
+QString number(double value)
+{
+    // Shortest text that reads back as the same double: 1.0000000001 stays 1.0000000001.
+    return QString::number(value, 'g', QLocale::FloatingPointShortest);
 }
 
 // "a string ("abc")", "a number (1.5)", "an array": for "must be X, not <this>".
@@ -89,7 +153,7 @@ QString describe(const QJsonValue &value)
     case QJsonValue::String:
         return QStringLiteral("a string (%1)").arg(quoted(value.toString()));
     case QJsonValue::Double:
-        return QStringLiteral("a number (%1)").arg(value.toDouble());
+        return QStringLiteral("a number (%1)").arg(number(value.toDouble()));
     case QJsonValue::Bool:
         return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
     case QJsonValue::Array:
@@ -183,7 +247,9 @@ public:
 private:
     enum class Presence { Optional, Required };
     bool fail(const QString &key, const QString &problem);
-    bool readString(const QJsonObject &object, QLatin1String key, Presence presence, const QString &example, QString *value);
+    bool readString(const QJsonObject &object, QLatin1String key, Presence presence, qsizetype maxLength, const QString &example, QString *value);
+    bool checkLength(const QString &keyPath, const QString &value, qsizetype maxLength);
+    bool checkId(const QString &id);
     bool readApiVersion(const QJsonObject &json);
     bool checkHostKeyNames(const QJsonObject &json);
     bool readKPlugin(const QJsonObject &kplugin, PluginMetaDataPrivate &data);
@@ -203,8 +269,21 @@ bool Reader::fail(const QString &key, const QString &problem)
     return false;
 }
 
+bool Reader::checkLength(const QString &keyPath, const QString &value, qsizetype maxLength)
+{
+    const qsizetype length = characterCount(value);
+    if (length <= maxLength) {
+        return true;
+    }
+    return fail(keyPath,
+                QStringLiteral("is %1 characters long; the limit is %2 characters. Shorten it (it starts %3…)")
+                    .arg(length)
+                    .arg(maxLength)
+                    .arg(quoted(QStringView(value).left(MaxQuotedLength / 2).toString())));
+}
+
 // Keys under KPlugin are reported as "KPlugin.<key>", top-level keys as themselves.
-bool Reader::readString(const QJsonObject &object, QLatin1String key, Presence presence, const QString &example, QString *value)
+bool Reader::readString(const QJsonObject &object, QLatin1String key, Presence presence, qsizetype maxLength, const QString &example, QString *value)
 {
     const QString keyPath = key.startsWith(HostKeyPrefix) ? QString(key) : QString(KPluginKey + u'.' + key);
     const QString hint = QStringLiteral("write e.g. \"%1\": %2").arg(key, example);
@@ -222,7 +301,7 @@ bool Reader::readString(const QJsonObject &object, QLatin1String key, Presence p
     if (presence == Presence::Required && value->isEmpty()) {
         return fail(keyPath, QStringLiteral("is empty; %1").arg(hint));
     }
-    return true;
+    return checkLength(keyPath, *value, maxLength);
 }
 
 bool Reader::read(const QJsonObject &json, PluginMetaDataPrivate &data)
@@ -253,14 +332,17 @@ bool Reader::readApiVersion(const QJsonObject &json)
     if (version.isUndefined()) {
         return fail(ApiVersionKey, QStringLiteral("missing; %1").arg(hint));
     }
-    if (!version.isDouble() || std::trunc(version.toDouble()) != version.toDouble()) {
-        return fail(ApiVersionKey, QStringLiteral("must be a whole number, not %1; %2").arg(describe(version), hint));
+    // QJsonValue reports every JSON number as a double, 1.0000000001 too. Any fraction, however
+    // small, makes it no integer; 1.0 is one, as for JSON Schema's "integer".
+    const double value = version.toDouble();
+    if (!version.isDouble() || !std::isfinite(value) || std::trunc(value) != value) {
+        return fail(ApiVersionKey, QStringLiteral("must be an integer, not %1; %2").arg(describe(version), hint));
     }
-    if (version.toDouble() != PluginMetaData::currentApiVersion) {
+    if (value != PluginMetaData::currentApiVersion) {
         return fail(ApiVersionKey,
                     QStringLiteral("the plugin needs API version %1, but this host supports API version %2 only; "
                                    "update the host to one that supports API version %1, or use a version of the plugin made for API version %2")
-                        .arg(version.toDouble())
+                        .arg(number(value))
                         .arg(PluginMetaData::currentApiVersion));
     }
     return true;
@@ -287,29 +369,30 @@ bool Reader::checkHostKeyNames(const QJsonObject &json)
 
 bool Reader::readKPlugin(const QJsonObject &kplugin, PluginMetaDataPrivate &data)
 {
-    static const QRegularExpression validId(QRegularExpression::anchoredPattern(QStringLiteral("[A-Za-z0-9._-]+")));
     static const QRegularExpression translatedKey(QRegularExpression::anchoredPattern(QStringLiteral("(%1|%2)\\[[^\\]]+\\]").arg(NameKey, DescriptionKey)));
 
     QString name;
     QString description;
-    if (!readString(kplugin, IdKey, Presence::Required, QStringLiteral("\"org.example.echo\""), &data.id)) {
+    if (!readString(kplugin, IdKey, Presence::Required, MaxIdLength, QStringLiteral("\"org.example.echo\""), &data.id) || !checkId(data.id)) {
         return false;
     }
-    if (!validId.match(data.id).hasMatch()) {
-        return fail(KPluginKey + u'.' + IdKey,
-                    QStringLiteral("%1 is not a valid id; use only ASCII letters, digits, '.', '_' and '-', e.g. \"org.example.echo\"").arg(quoted(data.id)));
-    }
-    if (!readString(kplugin, NameKey, Presence::Required, QStringLiteral("\"Echo\""), &name)
-        || !readString(kplugin, VersionKey, Presence::Required, QStringLiteral("\"1.0.0\""), &data.version)
-        || !readString(kplugin, DescriptionKey, Presence::Optional, QStringLiteral("\"Repeats messages\""), &description)
-        || !readString(kplugin, LicenseKey, Presence::Optional, QStringLiteral("\"MIT\""), &data.license)
+    if (!readString(kplugin, NameKey, Presence::Required, MaxNameLength, QStringLiteral("\"Echo\""), &name)
+        || !readString(kplugin, VersionKey, Presence::Required, MaxVersionLength, QStringLiteral("\"1.0.0\""), &data.version)
+        || !readString(kplugin, DescriptionKey, Presence::Optional, MaxDescriptionLength, QStringLiteral("\"Repeats messages\""), &description)
+        || !readString(kplugin, LicenseKey, Presence::Optional, MaxLicenseLength, QStringLiteral("\"MIT\""), &data.license)
         || !readAuthors(kplugin.value(AuthorsKey), &data.authors)) {
         return false;
     }
     for (auto it = kplugin.constBegin(); it != kplugin.constEnd(); ++it) {
-        if (translatedKey.match(it.key()).hasMatch() && !it.value().isString()) {
-            return fail(KPluginKey + u'.' + it.key(),
-                        QStringLiteral("must be a string, not %1; write the translated text, e.g. \"%2\": \"Echo\"").arg(describe(it.value()), it.key()));
+        if (!translatedKey.match(it.key()).hasMatch()) {
+            continue;
+        }
+        const QString keyPath = KPluginKey + u'.' + it.key();
+        if (!it.value().isString()) {
+            return fail(keyPath, QStringLiteral("must be a string, not %1; write the translated text, e.g. %2: \"Echo\"").arg(describe(it.value()), quoted(it.key())));
+        }
+        if (!checkLength(keyPath, it.value().toString(), it.key().startsWith(NameKey) ? MaxNameLength : MaxDescriptionLength)) {
+            return false;
         }
     }
     const QJsonValue enabled = kplugin.value(EnabledByDefaultKey);
@@ -319,6 +402,42 @@ bool Reader::readKPlugin(const QJsonObject &kplugin, PluginMetaDataPrivate &data
     }
     data.enabledByDefault = enabled.toBool(true);
     return true;
+}
+
+// The pattern decides; the rest only says which of its rules the id breaks.
+bool Reader::checkId(const QString &id)
+{
+    static const QRegularExpression validId(QRegularExpression::anchoredPattern(IdPattern));
+    if (validId.match(id).hasMatch()) {
+        return true;
+    }
+    const QList<uint> characters = id.toUcs4();
+    const auto hidden = std::find_if(characters.cbegin(), characters.cend(), [](uint character) {
+        return !QChar::isPrint(character);
+    });
+    const auto unusable = std::find_if(characters.cbegin(), characters.cend(), [](uint character) {
+        return !(isAsciiLetterOrDigit(character) || character == '.' || character == '_' || character == '-');
+    });
+    auto codePoint = [](uint character) {
+        return QStringLiteral("U+%1").arg(QString::number(character, 16).rightJustified(4, u'0').toUpper());
+    };
+    QString problem;
+    if (id == QLatin1String(".") || id == QLatin1String("..")) {
+        problem = QStringLiteral("is a folder name (the current or the parent folder), not an id");
+    } else if (hidden != characters.cend()) {
+        problem = QStringLiteral("contains a character that does not print (%1)").arg(codePoint(*hidden));
+    } else if (id.contains(u'/') || id.contains(u'\\')) {
+        problem = QStringLiteral("contains a path separator; an id is a name, not a path");
+    } else if (unusable != characters.cend()) {
+        problem = QStringLiteral("contains %1 (%2), which an id cannot hold").arg(quoted(QStringView(QChar::fromUcs4(*unusable)).toString()), codePoint(*unusable));
+    } else if (!id.contains(u'.')) {
+        problem = QStringLiteral("has one part only; ids are reverse domain names of two or more parts, e.g. \"org.example.%1\"").arg(id);
+    } else {
+        problem = QStringLiteral("has an empty part (a '.' at the start or the end, or two in a row)");
+    }
+    return fail(KPluginKey + u'.' + IdKey,
+                QStringLiteral("%1 %2; write two or more parts of ASCII letters, digits, '_' and '-', separated by single dots, e.g. \"org.example.echo\"")
+                    .arg(quoted(id), problem));
 }
 
 bool Reader::readAuthors(const QJsonValue &authors, QStringList *names)
@@ -332,6 +451,9 @@ bool Reader::readAuthors(const QJsonValue &authors, QStringList *names)
         return fail(keyPath, QStringLiteral("must be an array of objects, not %1; %2").arg(describe(authors), hint));
     }
     const QJsonArray entries = authors.toArray();
+    if (entries.size() > MaxAuthors) {
+        return fail(keyPath, QStringLiteral("has %1 entries; the limit is %2. List the main authors, and the others in the plugin's own files").arg(entries.size()).arg(MaxAuthors));
+    }
     for (qsizetype i = 0; i < entries.size(); ++i) {
         const QString entryPath = QStringLiteral("%1[%2]").arg(keyPath).arg(i);
         if (!entries.at(i).isObject()) {
@@ -342,6 +464,9 @@ bool Reader::readAuthors(const QJsonValue &authors, QStringList *names)
             const QString problem = name.isUndefined() ? QStringLiteral("missing") : QStringLiteral("must be a non-empty string, not %1").arg(describe(name));
             return fail(entryPath + u'.' + NameKey, QStringLiteral("%1; %2").arg(problem, hint));
         }
+        if (!checkLength(entryPath + u'.' + NameKey, name.toString(), MaxAuthorNameLength)) {
+            return false;
+        }
         names->append(name.toString());
     }
     return true;
@@ -351,7 +476,7 @@ bool Reader::readEntryPoint(const QJsonObject &json, QString *entryPoint)
 {
     static const QRegularExpression moduleName(QRegularExpression::anchoredPattern(QStringLiteral("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*")));
 
-    if (!readString(json, EntryPointKey, Presence::Required, QStringLiteral("\"echo\" for the package echo/ or the module echo.py"), entryPoint)) {
+    if (!readString(json, EntryPointKey, Presence::Required, MaxEntryPointLength, QStringLiteral("\"echo\" for the package echo/ or the module echo.py"), entryPoint)) {
         return false;
     }
     if (!moduleName.match(*entryPoint).hasMatch()) {
@@ -388,6 +513,9 @@ bool Reader::readPermissions(const QJsonValue &permissions, QStringList *names)
             QStringLiteral("must be an array of strings, not %1; write e.g. \"%2\": [\"network\"] (%3)").arg(describe(permissions), PermissionsKey, known));
     }
     const QJsonArray entries = permissions.toArray();
+    if (entries.size() > MaxPermissions) {
+        return fail(PermissionsKey, QStringLiteral("has %1 entries; the limit is %2. Name each permission once (%3)").arg(entries.size()).arg(MaxPermissions).arg(known));
+    }
     for (qsizetype i = 0; i < entries.size(); ++i) {
         const QString entryPath = QStringLiteral("%1[%2]").arg(PermissionsKey).arg(i);
         const QString permission = entries.at(i).toString();
@@ -482,7 +610,14 @@ PluginMetaData PluginMetaData::fromDirectory(const QString &directory, QString *
     if (!input.open(QIODevice::ReadOnly)) {
         return failed(QStringLiteral("%1: cannot be read (%2); check the file's permissions").arg(file, input.errorString()));
     }
-    const QByteArray text = input.readAll();
+    // Read no more than the limit allows, whatever size the file claims or grows to meanwhile.
+    const QByteArray text = input.read(MaxFileSize + 1);
+    if (text.size() > MaxFileSize) {
+        return failed(QStringLiteral("%1: the file is larger than %2 MiB, the limit for metadata.json; keep only the plugin's metadata in it, "
+                                     "and anything larger in the plugin's own files")
+                          .arg(file)
+                          .arg(MaxFileSize / (1024 * 1024)));
+    }
     if (text.trimmed().isEmpty()) {
         return failed(QStringLiteral("%1: the file is empty; write a JSON object with the plugin's metadata (%2)").arg(file, SchemaHint));
     }
@@ -526,7 +661,7 @@ PluginMetaData::Discovery PluginMetaData::discover(const QStringList &searchPath
 {
     Discovery result;
     QStringList searched;
-    QHash<QString, QString> directoryById;
+    QHash<QString, QString> directoryById; // the folder that provides each id
     for (const QString &searchPath : searchPaths) {
         const QString path = absoluteCleanPath(searchPath);
         if (searchPath.isEmpty() || searched.contains(path) || !QFileInfo(path).isDir()) {
@@ -535,23 +670,51 @@ PluginMetaData::Discovery PluginMetaData::discover(const QStringList &searchPath
         searched.append(path);
         const QDir folder(path);
         const QStringList names = folder.entryList(QDir::Dirs | QDir::NoDotAndDotDot | QDir::Hidden, QDir::Name);
+
+        // All of this search path is read first: the folder that sorts first must not get an id
+        // that another folder of the same path claims too.
+        struct Candidate {
+            QString directory;
+            PluginMetaData metaData;
+            QString errorText;
+        };
+        QList<Candidate> candidates;
+        QHash<QString, QStringList> directoriesById;
         for (const QString &name : names) {
             if (name.startsWith(u'.') || name == QLatin1String("__pycache__")) {
                 continue;
             }
-            const QString directory = folder.filePath(name);
-            QString errorText;
-            const PluginMetaData metaData = fromDirectory(directory, &errorText);
+            Candidate candidate{folder.filePath(name), {}, {}};
+            candidate.metaData = fromDirectory(candidate.directory, &candidate.errorText);
+            if (candidate.metaData.isValid()) {
+                directoriesById[candidate.metaData.id()].append(candidate.directory);
+            }
+            candidates.append(candidate);
+        }
+
+        for (const auto &[directory, metaData, errorText] : std::as_const(candidates)) {
             if (!metaData.isValid()) {
                 result.failures.append({directory, errorText});
                 continue;
             }
-            const QString firstDirectory = directoryById.value(metaData.id());
-            if (!firstDirectory.isEmpty()) {
+            const QStringList sameId = directoriesById.value(metaData.id());
+            if (sameId.size() > 1) {
+                QStringList others = sameId;
+                others.removeOne(directory);
                 result.failures.append({directory,
-                                        QStringLiteral("%1: %2.%3: %4 is already the id of the plugin in %5, which was found first; this folder "
-                                                       "is ignored. Remove one of the two folders, or give one of them another id")
-                                            .arg(metaData.metaDataFile(), KPluginKey, IdKey, quoted(metaData.id()), firstDirectory)});
+                                        QStringLiteral("%1: %2.%3: %4 is also the id of the plugin in %5, in the same search path; none of them is "
+                                                       "loaded. Remove all but one of these folders, or give each plugin its own id")
+                                            .arg(metaData.metaDataFile(), KPluginKey, IdKey, quoted(metaData.id()), others.join(QLatin1String(" and ")))});
+                continue;
+            }
+            const QString usedDirectory = directoryById.value(metaData.id());
+            if (!usedDirectory.isEmpty()) {
+                result.shadowed.append({directory,
+                                        metaData.id(),
+                                        usedDirectory,
+                                        QStringLiteral("%1: %2.%3: %4 is shadowed by the plugin in %5, in an earlier search path, which is used "
+                                                       "instead. Remove one of the two folders if this is not meant to override it")
+                                            .arg(metaData.metaDataFile(), KPluginKey, IdKey, quoted(metaData.id()), usedDirectory)});
                 continue;
             }
             directoryById.insert(metaData.id(), directory);
@@ -669,7 +832,41 @@ PluginMetaDataInternal::KnownKeys PluginMetaDataInternal::knownKeys()
     keys.requiredHostKeys = QStringList{ApiVersionKey, EntryPointKey};
     keys.permissions = knownPermissions();
     keys.isolations = QStringList{IsolatedValue, SharedValue};
+    keys.idPattern = QStringLiteral("^%1$").arg(IdPattern);
+    const QString kplugin = KPluginKey + u'.';
+    keys.maxLengths = {
+        {kplugin + IdKey, MaxIdLength},
+        {kplugin + NameKey, MaxNameLength},
+        {kplugin + NameKey + QLatin1String("[]"), MaxNameLength},
+        {kplugin + DescriptionKey, MaxDescriptionLength},
+        {kplugin + DescriptionKey + QLatin1String("[]"), MaxDescriptionLength},
+        {kplugin + VersionKey, MaxVersionLength},
+        {kplugin + LicenseKey, MaxLicenseLength},
+        {kplugin + AuthorsKey + QLatin1String("[].") + NameKey, MaxAuthorNameLength},
+        {EntryPointKey, MaxEntryPointLength},
+    };
+    keys.maxItems = {{kplugin + AuthorsKey, MaxAuthors}, {PermissionsKey, MaxPermissions}};
+    keys.maxFileSize = MaxFileSize;
     return keys;
+}
+
+QString PluginMetaDataInternal::folderForId(const QString &parent, const QString &id)
+{
+    if (parent.isEmpty() || id.isEmpty() || id.contains(QChar(u'\0'))) {
+        return {};
+    }
+    const QString base = QDir::cleanPath(parent);
+    const QString prefix = base.endsWith(u'/') ? base : base + u'/'; // the root folder ends with one already
+    const QString folder = QDir::cleanPath(prefix + id);
+    if (!folder.startsWith(prefix) || folder.size() == prefix.size() || QStringView(folder).mid(prefix.size()).contains(u'/')) {
+        return {};
+    }
+    return folder;
+}
+
+QString PluginMetaDataInternal::quotedForMessage(const QString &text)
+{
+    return quoted(text);
 }
 
 } // namespace PluginHost

@@ -37,10 +37,14 @@ class PluginMetaDataPrivate;
  * }
  * qDebug() << metaData.id() << metaData.name() << metaData.permissions();
  *
- * // Every plugin under the application's plugin folders, and every folder that is not one:
- * const auto found = PluginHost::PluginMetaData::discover({systemPluginDir, userPluginDir});
+ * // Every plugin under the application's plugin folders, every folder that is not one, and
+ * // every plugin overridden by one of the same id in an earlier folder:
+ * const auto found = PluginHost::PluginMetaData::discover({userPluginDir, systemPluginDir});
  * for (const auto &failure : found.failures) {
  *     qWarning().noquote() << failure.errorText;
+ * }
+ * for (const auto &shadowed : found.shadowed) {
+ *     qInfo().noquote() << shadowed.message;
  * }
  * \endcode
  *
@@ -67,7 +71,7 @@ class PluginMetaDataPrivate;
  * | Key                                | Type             | Required | Meaning                                                                     |
  * |------------------------------------|------------------|----------|-----------------------------------------------------------------------------|
  * | `KPlugin`                          | object           | yes      | holds the keys below                                                        |
- * | `KPlugin.Id`                       | string           | yes      | unique id: letters, digits, `.`, `_`, `-`, e.g. `org.example.echo`; id()   |
+ * | `KPlugin.Id`                       | string           | yes      | unique reverse-DNS id, e.g. `org.example.echo` (see below); id()           |
  * | `KPlugin.Name`                     | string           | yes      | non-empty name shown to users; name()                                       |
  * | `KPlugin.Name[<locale>]`           | string           | no       | translated name, e.g. `Name[de]`, `Name[pt_BR]`                             |
  * | `KPlugin.Description`              | string           | no       | one sentence shown to users; description()                                  |
@@ -85,6 +89,20 @@ class PluginMetaDataPrivate;
  * Other keys, at the top level or in `KPlugin`, are kept for the application (see
  * rawData()), except that any other key starting with `X-PluginHost-` (in any letter
  * case) is an error, so that a misspelt host key never passes silently.
+ *
+ * The id names the plugin's folder under PluginManager::dataLocation() and its logging
+ * category, so it is held to the pattern `^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$`: two or more
+ * parts of ASCII letters, digits, `_` and `-`, separated by single dots, at most 128
+ * characters. There is no room in it for a path separator, a `.` or `..` part, a space or a
+ * control character.
+ *
+ * Limits keep what a plugin folder can make the host hold small. `metadata.json` is refused
+ * unread when larger than 1 MiB. `Name`, its translations, `License` and each author's
+ * `Name` hold at most 256 characters, `Description` and its translations 4096, `Version`
+ * 128 and `X-PluginHost-EntryPoint` 256; `Authors` has at most 100 entries and
+ * `X-PluginHost-Permissions` 16. Lengths count characters (code points), as JSON Schema's
+ * `maxLength` does. Messages quote at most 80 characters of a rejected value, with
+ * characters that do not print (a NUL, a newline) written as `\uXXXX`.
  *
  * The entry point `a.b` must be `<plugin folder>/a/b/__init__.py` or
  * `<plugin folder>/a/b.py`. Module names are ASCII Python identifiers; `pluginhost`
@@ -112,10 +130,29 @@ public:
         QString errorText;
     };
 
-    /// The result of discover(): the plugins found, in search order, and the folders that are not plugins.
+    /*!
+     * A valid plugin folder that discover() passed over because a folder with the same id in an
+     * earlier search path is used instead: the way a user's own copy overrides the one the
+     * application installed.
+     * \since 0.2
+     */
+    struct Shadowed {
+        /// Absolute, clean path of the folder passed over.
+        QString directory;
+        /// The id both folders have.
+        QString id;
+        /// Absolute, clean path of the folder used instead.
+        QString usedDirectory;
+        /// Untranslated message naming both folders.
+        QString message;
+    };
+
+    /// The result of discover(): the plugins found, in search order, the folders that are not
+    /// plugins, and the plugins overridden by an earlier search path.
     struct Discovery {
         QList<PluginMetaData> plugins;
         QList<Failure> failures;
+        QList<Shadowed> shadowed; ///< \since 0.2
     };
 
     /// An invalid object.
@@ -148,8 +185,13 @@ public:
      *
      * - Folders whose name starts with `.` and `__pycache__` folders are skipped silently.
      * - Any other folder is either a plugin or a Failure (no or invalid `metadata.json`).
-     * - A plugin id already found in an earlier folder is a Failure naming both folders;
-     *   the first one wins.
+     * - Two or more folders of one search path with the same id are all Failures, each naming
+     *   the others: none of them is used, whatever their names, so that a folder cannot take
+     *   over another plugin's id (and with it its exports and storage) by sorting first.
+     * - A folder whose id a folder in an earlier search path provides is Shadowed: the earlier
+     *   search path wins. Pass the user's plugin folder before the application's to let users
+     *   override a plugin. An id whose folders in one search path are Failures for being
+     *   several is not provided by that path: a later path's folder may provide it.
      * - A search path that does not exist is skipped, as is a path given a second time.
      *
      * Plain files in a search path are ignored.

@@ -1,6 +1,7 @@
 #include "pluginservices.h"
 
 #include "plugin_p.h"
+#include "pluginmetadata_p.h"
 #include "pluginregistry.h"
 #include "storage/profiledatabase.h"
 
@@ -99,7 +100,7 @@ PluginServices::PluginServices(std::shared_ptr<PluginShared> shared,
     , m_interpreterId(interpreter.id())
     , m_ownGil(interpreter.gil() == Interpreter::Isolation::OwnGil)
     , m_previousState(previousState)
-    , m_dataDirectory(QDir::cleanPath(m_registry->dataLocation() + QLatin1Char('/') + m_shared->metaData.id()))
+    , m_dataDirectory(PluginMetaDataInternal::folderForId(m_registry->dataLocation(), m_shared->metaData.id()))
     , m_database(m_registry->database())
     , m_translator(loadTranslator(m_shared->metaData))
 {
@@ -128,6 +129,11 @@ QString PluginServices::directory() const
 QString PluginServices::dataDirectory() const
 {
     std::lock_guard lock(m_dataDirectoryMutex);
+    if (m_dataDirectory.isEmpty()) {
+        qCWarning(PLUGINHOST_PLUGINS).noquote() << QStringLiteral("refused a data folder for the plugin %1: its id names no folder inside %2")
+                                                       .arg(PluginMetaDataInternal::quotedForMessage(pluginId()), m_registry->dataLocation());
+        return {};
+    }
     if (!m_dataDirectoryMade) {
         // Made on demand: most plugins never write anything.
         m_dataDirectoryMade = QDir().mkpath(m_dataDirectory);

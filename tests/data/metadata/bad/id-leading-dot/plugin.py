@@ -1,0 +1,1 @@
+"""A fixture plugin for pluginmetadatatest; never imported."""
