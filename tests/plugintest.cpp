@@ -56,6 +56,7 @@ private Q_SLOTS:
     void testEntryModuleMustBeThePluginsOwn_data();
     void testEntryModuleMustBeThePluginsOwn();
     void testEntryModuleMayShadowTheStandardLibrary();
+    void testCaughtRefusalOfAnExtension();
     void testHooks();
     void testUnloadWithQueuedCalls();
     void testReloadUsesFreshInterpreter();
@@ -417,6 +418,24 @@ void PluginTest::testSinglePhaseExtensionNeedsSharedIsolation()
     QCOMPARE(shared->gil(), Plugin::Gil::Shared);
     QCOMPARE(resultOf(shared->call(QStringLiteral("ping"))).value().toString(), QStringLiteral("pong"));
     QVERIFY(settle(shared->unload()));
+}
+
+// `import datetime` on CPython 3.12: the isolated interpreter refuses _datetime and datetime
+// catches that. The interpreters that follow (a reload, another plugin) must not run _datetime's
+// init again (it would free the first interpreter's memory and abort the process).
+void PluginTest::testCaughtRefusalOfAnExtension()
+{
+    Plugin *fallback = plugin(QStringLiteral("org.test.fallback"));
+    QVERIFY(loaded(fallback));
+    const QString expected = Runtime::pythonVersion().startsWith(QLatin1String("3.12.")) ? QStringLiteral("_pydatetime") : QStringLiteral("datetime");
+    for (int instance = 0; instance < 4; ++instance) {
+        QCOMPARE(resultOf(fallback->call(QStringLiteral("implementation"))).value().toString(), expected);
+        QCOMPARE(resultOf(fallback->call(QStringLiteral("tomorrow"), {QStringLiteral("2024-02-28")})).value().toString(), QStringLiteral("2024-02-29"));
+        const QFuture<CallResult> reload = fallback->reload();
+        QVERIFY(settle(reload));
+        QVERIFY2(reload.result(), qPrintable(reload.result().error().errorText()));
+    }
+    QVERIFY(settle(fallback->unload()));
 }
 
 void PluginTest::testHooks()

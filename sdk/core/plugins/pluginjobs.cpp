@@ -136,22 +136,93 @@ bool blockPoisonedExtensions()
     return true;
 }
 
+const QRegularExpression &refusalPattern()
+{
+    static const QRegularExpression unsupported(QStringLiteral("module (\\S+) does not support loading in subinterpreters"));
+    return unsupported;
+}
+
+QString poisonedMessage(const QString &module, const QString &refusedFor)
+{
+    return QStringLiteral("the extension module '%1' was refused by the isolated plugin %2 earlier in this process, and "
+                          "CPython %3 cannot load it again safely (fixed in 3.13); restart the host to load it")
+        .arg(module, refusedFor, Runtime::pythonVersion());
+}
+
+// _imp.create_dynamic(spec, file=None) as seen by a plugin on CPython 3.12. `self` is the tuple
+// (the original function, the plugin id). A refusal is recorded even when Python code catches
+// it (datetime falls back to _pydatetime when _datetime is refused, and so does decimal), and a
+// poisoned extension is refused before its init function can run a second time.
+PyObject *guardedCreateDynamic(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    QString module;
+    if (nargs > 0) {
+        PyRef name = PyRef::steal(PyObject_GetAttrString(args[0], "name"));
+        if (!name || !Values::toQString(name.get(), &module)) {
+            return nullptr;
+        }
+    }
+    QString refusedFor;
+    {
+        std::lock_guard lock(poisonedExtensions().mutex);
+        refusedFor = poisonedExtensions().refusedFor.value(module);
+    }
+    if (!refusedFor.isEmpty()) {
+        PyErr_SetString(PyExc_ImportError, poisonedMessage(module, refusedFor).toUtf8().constData());
+        return nullptr;
+    }
+    PyObject *created = PyObject_Vectorcall(PyTuple_GET_ITEM(self, 0), args, static_cast<size_t>(nargs), nullptr);
+    if (!created && PyErr_ExceptionMatches(PyExc_ImportError)) {
+        PyObject *error = PyErr_GetRaisedException();
+        PyRef text = PyRef::steal(PyObject_Str(error));
+        QString message;
+        QString pluginId;
+        if (text && Values::toQString(text.get(), &message) && Values::toQString(PyTuple_GET_ITEM(self, 1), &pluginId)) {
+            if (const QRegularExpressionMatch refusal = refusalPattern().match(message); refusal.hasMatch()) {
+                std::lock_guard lock(poisonedExtensions().mutex);
+                poisonedExtensions().refusedFor.insert(refusal.captured(1), pluginId);
+            }
+        }
+        PyErr_Clear();
+        PyErr_SetRaisedException(error);
+    }
+    return created;
+}
+
+PyMethodDef guardedCreateDynamicDefinition = {
+    "create_dynamic",
+    reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(guardedCreateDynamic)),
+    METH_FASTCALL,
+    PyDoc_STR("Creates an extension module; refuses the ones CPython 3.12 can no longer load safely in this process."),
+};
+
+// On CPython 3.12, routes this interpreter's extension imports through guardedCreateDynamic().
+bool guardExtensionImports(const QString &pluginId)
+{
+    if constexpr (!Shim::refusedSinglePhaseExtensionsPoisonProcess) {
+        return true;
+    }
+    PyRef imp = PyRef::steal(PyImport_ImportModule("_imp"));
+    PyRef original = imp ? PyRef::steal(PyObject_GetAttrString(imp.get(), "create_dynamic")) : PyRef();
+    PyRef id = PyRef::steal(Values::fromQString(pluginId));
+    PyRef self = original && id ? PyRef::steal(PyTuple_Pack(2, original.get(), id.get())) : PyRef();
+    PyRef guarded = self ? PyRef::steal(PyCFunction_New(&guardedCreateDynamicDefinition, self.get())) : PyRef();
+    return guarded && PyObject_SetAttrString(imp.get(), "create_dynamic", guarded.get()) == 0;
+}
+
 // Turns CPython's "module X does not support loading in subinterpreters" into advice.
 void explainSubinterpreterImport(PluginError &error, const PluginMetaData &metaData)
 {
-    static const QRegularExpression unsupported(QStringLiteral("module (\\S+) does not support loading in subinterpreters"));
     static const QRegularExpression halted(QStringLiteral("import of (\\S+) halted; None in sys.modules"));
     if (const QRegularExpressionMatch blocked = halted.match(error.message()); blocked.hasMatch()) {
         std::lock_guard lock(poisonedExtensions().mutex);
         const QString refusedFor = poisonedExtensions().refusedFor.value(blocked.captured(1));
         if (!refusedFor.isEmpty()) {
-            error.setMessage(QStringLiteral("the extension module '%1' was refused by the isolated plugin %2 earlier in this process, and "
-                                            "CPython %3 cannot load it again safely (fixed in 3.13); restart the host to load it")
-                                 .arg(blocked.captured(1), refusedFor, Runtime::pythonVersion()));
+            error.setMessage(poisonedMessage(blocked.captured(1), refusedFor));
         }
         return;
     }
-    const QRegularExpressionMatch match = unsupported.match(error.message());
+    const QRegularExpressionMatch match = refusalPattern().match(error.message());
     if (!match.hasMatch()) {
         return;
     }
@@ -433,7 +504,7 @@ public:
         interpreter.setContext(context);
 
         PluginError error;
-        if (!setSysPath(metaData.directory()) || !blockPoisonedExtensions()) {
+        if (!setSysPath(metaData.directory()) || !blockPoisonedExtensions() || !guardExtensionImports(metaData.id())) {
             error = takePythonError(PluginError::Kind::LoadFailed, metaData.id());
         }
         if (!error.isError()) {
