@@ -41,18 +41,21 @@ using namespace std::chrono_literals;
 
 namespace
 {
-// Short deadlines keep a row fast; hostiletest asserts outcomes, never durations. A call that
-// must return gets a generous one: its deadline only catches a plugin that stopped answering.
+// Short deadlines keep a row fast; hostiletest asserts outcomes, never durations. A call whose
+// outcome is checked (it must return, or fail with a given error) gets a generous deadline: it
+// only catches a plugin that stopped answering. So do loading (it imports the plugin's modules)
+// and the unload steps, which may run Python that is slow on a busy machine.
 constexpr std::chrono::milliseconds callTimeout = 500ms;
-constexpr std::chrono::milliseconds returningCallTimeout = 10s;
-constexpr std::chrono::milliseconds loadTimeout = 2s;
-constexpr UnloadTimeouts unloadTimeouts{500ms, 500ms, 500ms};
+constexpr std::chrono::milliseconds checkedCallTimeout = 10s;
+constexpr std::chrono::milliseconds loadTimeout = 5s;
+constexpr UnloadTimeouts unloadTimeouts{1s, 1s, 500ms};
 // The canary has nothing to wait for but the host: its deadline only catches a host that stalls it.
 constexpr std::chrono::milliseconds canaryTimeout = 10s;
-// Hang detectors, not timings: far beyond every deadline above. The steps up to the unload
+// Hang detectors, not timings: beyond every deadline above. The steps up to the unload
 // share a budget; the unload and the canary's last answers get a whole wait each, so that the
 // driver always gets to the end of its report (hostiletest's own bound is above the sum).
 constexpr std::chrono::milliseconds waitBound = 15s;
+constexpr std::chrono::milliseconds waitBeyondDeadline = 5s;
 constexpr std::chrono::milliseconds stepsBudget = 40s;
 constexpr std::chrono::milliseconds describeWait = 5s;
 
@@ -314,10 +317,10 @@ private:
     // settle() within what is left of the steps' budget, and when the hostile plugin's future
     // does not settle, stop before the next step.
     template<typename T>
-    void settleHostile(const QFuture<T> &future)
+    void settleHostile(const QFuture<T> &future, std::chrono::milliseconds wanted = waitBound)
     {
         const std::chrono::milliseconds left(std::max<qint64>(m_budget.remainingTime(), 0));
-        if (!settle(future, m_tearingDown ? waitBound : std::min(waitBound, left))) {
+        if (!settle(future, m_tearingDown ? wanted : std::min(wanted, left))) {
             m_stalled = true;
             m_report.insert(QStringLiteral("stalled"), true);
         }
@@ -487,13 +490,14 @@ void HostileRun::runSteps(const QString &phaseName)
             if (step.contains(QStringLiteral("timeoutMs"))) {
                 options.timeout = std::chrono::milliseconds(step.value(QStringLiteral("timeoutMs")).toInt());
             } else {
-                options.timeout = step.value(QStringLiteral("expect")) == QLatin1String("returns") ? returningCallTimeout : callTimeout;
+                const bool checked = step.value(QStringLiteral("expect")) == QLatin1String("returns") || step.contains(QStringLiteral("errorContains"));
+                options.timeout = checked ? checkedCallTimeout : callTimeout;
             }
             const QString label = QStringLiteral("%1()").arg(function);
             const QFuture<QVariant> future = m_hostile->call(function, step.value(QStringLiteral("args")).toArray().toVariantList(), options);
             track(QStringLiteral("%1 (%2 %3)").arg(label, phaseName).arg(index), future);
             pingCanary(QStringLiteral("during %1").arg(label));
-            settleHostile(future);
+            settleHostile(future, std::max(waitBound, options.timeout + waitBeyondDeadline));
             entry.insert(QStringLiteral("label"), label);
             const QJsonObject outcome = outcomeOf(future);
             for (auto it = outcome.begin(); it != outcome.end(); ++it) {
