@@ -16,6 +16,12 @@ async def start_spinning():
 
 
 @pluginhost.export
+async def alive_async():
+    """Makes the plugin's loop (importing asyncio) before the calls that misuse it."""
+    return "alive"
+
+
+@pluginhost.export
 def alive():
     """Answers: the plugin still works."""
     return "alive"

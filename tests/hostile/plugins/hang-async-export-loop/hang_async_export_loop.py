@@ -10,6 +10,12 @@ async def spin():
 
 
 @pluginhost.export
+async def alive_async():
+    """Makes the plugin's loop (importing asyncio) before the calls that misuse it."""
+    return "alive"
+
+
+@pluginhost.export
 def alive():
     """Answers: the plugin still works."""
     return "alive"

@@ -11,6 +11,12 @@ async def nap():
 
 
 @pluginhost.export
+async def alive_async():
+    """Makes the plugin's loop (importing asyncio) before the calls that misuse it."""
+    return "alive"
+
+
+@pluginhost.export
 def alive():
     """Answers: the plugin still works."""
     return "alive"
