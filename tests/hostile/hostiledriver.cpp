@@ -84,10 +84,11 @@ struct LogRecord {
     QtMessageHandler previous = nullptr;
 };
 
+// Never destroyed: threads of quarantined plugins may still log while the process exits.
 LogRecord &logRecord()
 {
-    static LogRecord record;
-    return record;
+    static LogRecord *const record = new LogRecord;
+    return *record;
 }
 
 void recordLog(QtMsgType type, const QMessageLogContext &context, const QString &message)
