@@ -5,18 +5,20 @@ import time
 import pluginhost
 
 
+holding = threading.Event()
+
+
 def hold():
     with pluginhost.storage.transaction():
         pluginhost.storage["held"] = 1
+        holding.set()
         time.sleep(30)
 
 
 @pluginhost.export
 def start():
-    thread = threading.Thread(target=hold, name="hostile-holder")
-    thread.start()
-    while "held" not in pluginhost.storage:
-        time.sleep(0.01)
+    threading.Thread(target=hold, name="hostile-holder").start()
+    holding.wait()
     return "holding"
 
 
