@@ -1,4 +1,4 @@
-"""Raises the recursion limit to two million, then recurses in Python and through C."""
+"""Raises the recursion limit to 300,000, then recurses in Python and through C."""
 import json
 import pickle
 import sys
@@ -19,25 +19,25 @@ def nested(depth):
 
 @pluginhost.export
 def recurse_python():
-    sys.setrecursionlimit(2_000_000)
+    sys.setrecursionlimit(300_000)
     return down(0)
 
 
 @pluginhost.export
 def recurse_repr():
-    sys.setrecursionlimit(2_000_000)
+    sys.setrecursionlimit(300_000)
     return len(repr(nested(200_000)))
 
 
 @pluginhost.export
 def recurse_json():
-    sys.setrecursionlimit(2_000_000)
+    sys.setrecursionlimit(300_000)
     return len(json.dumps(nested(200_000)))
 
 
 @pluginhost.export
 def recurse_pickle():
-    sys.setrecursionlimit(2_000_000)
+    sys.setrecursionlimit(300_000)
     return len(pickle.dumps(nested(200_000)))
 
 

@@ -1,4 +1,4 @@
-"""Results of 200 MB: a str, bytes, a list of two million items, an event payload."""
+"""Results of 200 MB (a str, bytes), a list of two million items, a 64 MiB event payload."""
 import pluginhost
 
 SIZE = 200 * 1024 * 1024
@@ -21,7 +21,7 @@ def long_list():
 
 @pluginhost.export
 def huge_emit():
-    pluginhost.emit("hostile.bomb", b"x" * SIZE)
+    pluginhost.emit("hostile.bomb", b"x" * (64 * 1024 * 1024))
     return "emitted"
 
 
