@@ -1,0 +1,12 @@
+"""on_unload() raises: the plugin is unloaded all the same, and loads again."""
+import pluginhost
+
+
+def on_unload():
+    bytearray(1 << 62)
+
+
+@pluginhost.export
+def alive():
+    """Answers: the plugin still works."""
+    return "alive"

@@ -1,0 +1,3 @@
+"""Never finishes importing: loops in Python at module level."""
+while True:
+    pass
