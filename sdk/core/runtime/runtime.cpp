@@ -7,6 +7,10 @@
 
 #include <QDir>
 
+#ifdef Q_OS_UNIX
+#include <signal.h>
+#endif
+
 #include <atomic>
 #include <condition_variable>
 #include <thread>
@@ -72,6 +76,24 @@ std::vector<BuiltinModule> &builtinModules() // guarded by s_instanceMutex
 {
     static std::vector<BuiltinModule> modules;
     return modules;
+}
+
+// The `python` program ignores SIGPIPE, so that writing to a pipe or socket nobody reads any
+// more raises BrokenPipeError instead of killing the process. CPython does that only along with
+// installing its signal handlers, which the runtime leaves to the application; so it is done
+// here, unless the application chose something for SIGPIPE itself.
+void ignoreBrokenPipeSignal()
+{
+#ifdef Q_OS_UNIX
+    struct sigaction current = {};
+    if (sigaction(SIGPIPE, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) || current.sa_handler != SIG_DFL) {
+        return;
+    }
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, nullptr);
+#endif
 }
 
 // Finalizes CPython when the process ends without an explicit shutdown().
@@ -193,6 +215,7 @@ Runtime *Runtime::instance()
         return nullptr;
     }
 
+    ignoreBrokenPipeSignal();
     std::unique_ptr<Runtime> runtime(new Runtime);
     Private *d = runtime->d.get();
     d->options = s_options;
