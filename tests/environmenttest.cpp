@@ -1,10 +1,12 @@
 // What a plugin finds of its process, compared with the `python` program: a write to a closed
-// pipe or socket raises BrokenPipeError (SIGPIPE is ignored). With a real fixture plugin
-// (tests/data/environment).
+// pipe or socket raises BrokenPipeError (SIGPIPE is ignored), and sys.executable is the
+// embedded CPython's interpreter. With a real fixture plugin (tests/data/environment).
 #include "futurehelpers.h"
 
 #include <PluginHost/PluginManager>
 
+#include <QFileInfo>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -30,6 +32,7 @@ private Q_SLOTS:
 
     void testBrokenPipe_data();
     void testBrokenPipe();
+    void testExecutable();
 
 private:
     QVariant call(const QString &function, const QVariantList &arguments = {});
@@ -91,6 +94,22 @@ void EnvironmentTest::testBrokenPipe()
 #ifdef Q_OS_UNIX
     QVERIFY(signal(SIGPIPE, SIG_IGN) == SIG_IGN);
 #endif
+}
+
+void EnvironmentTest::testExecutable()
+{
+    const QVariantMap seen = call(QStringLiteral("executable")).toMap();
+    const QString executable = seen.value(QStringLiteral("executable")).toString();
+    QVERIFY2(!executable.isEmpty(), "sys.executable is empty");
+    const QFileInfo program(executable);
+    QVERIFY2(program.isFile() && program.isExecutable(), qPrintable(executable));
+
+    // It is the CPython the plugin runs on: the same version, build included.
+    QProcess python;
+    python.start(executable, {QStringLiteral("-I"), QStringLiteral("-c"), QStringLiteral("import sys; print(sys.version)")});
+    QVERIFY2(python.waitForFinished(30000), qPrintable(python.errorString()));
+    QCOMPARE(python.exitCode(), 0);
+    QCOMPARE(QString::fromUtf8(python.readAllStandardOutput()).trimmed(), seen.value(QStringLiteral("version")).toString());
 }
 
 QTEST_GUILESS_MAIN(EnvironmentTest)

@@ -1,9 +1,10 @@
-// What an application chooses before the runtime starts: its own SIGPIPE handler, which the
-// runtime must leave alone. It is taken once per process, so this is a test program of its own
-// (environmenttest checks the default).
+// What an application chooses before the runtime starts: Runtime::Options::pythonExecutable,
+// and its own SIGPIPE handler, which the runtime must leave alone. Both are taken once per
+// process, so this is a test program of its own (environmenttest checks the defaults).
 #include "futurehelpers.h"
 
 #include <PluginHost/PluginManager>
+#include <PluginHost/Runtime>
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -36,10 +37,12 @@ class RuntimeOptionsTest : public QObject
 private Q_SLOTS:
     void initTestCase();
     void cleanupTestCase();
+    void testPythonExecutable();
     void testApplicationSigpipeHandlerKept();
 
 private:
     QVariant call(const QString &function);
+    QString m_executable;
     PluginManager *m_manager = nullptr;
     Plugin *m_plugin = nullptr;
     QTemporaryDir m_dataLocation;
@@ -54,6 +57,11 @@ void RuntimeOptionsTest::initTestCase()
     sigemptyset(&handler.sa_mask);
     QCOMPARE(sigaction(SIGPIPE, &handler, nullptr), 0);
 #endif
+    // The Python program an application ships beside itself, for plugins to start.
+    m_executable = m_dataLocation.filePath(QStringLiteral("bin/application-python"));
+    Runtime::Options options;
+    options.pythonExecutable = m_executable;
+    QVERIFY(Runtime::configure(options));
 
     m_manager = new PluginManager(this);
     m_manager->setDataLocation(m_dataLocation.path());
@@ -80,6 +88,11 @@ QVariant RuntimeOptionsTest::call(const QString &function)
         qWarning().noquote() << function << "failed:" << result.error().errorText();
     }
     return result.value();
+}
+
+void RuntimeOptionsTest::testPythonExecutable()
+{
+    QCOMPARE(call(QStringLiteral("executable")).toMap().value(QStringLiteral("executable")).toString(), m_executable);
 }
 
 void RuntimeOptionsTest::testApplicationSigpipeHandlerKept()

@@ -6,6 +6,7 @@
 #include "pluginhost_runtime_debug.h"
 
 #include <QDir>
+#include <QFileInfo>
 
 #ifdef Q_OS_UNIX
 #include <signal.h>
@@ -96,6 +97,25 @@ void ignoreBrokenPipeSignal()
 #endif
 }
 
+// The interpreter program of the CPython installation at `home` (what sys.executable names),
+// or an empty string when it has none.
+QString interpreterProgram(const QString &home)
+{
+    const QDir prefix(home);
+#ifdef Q_OS_WIN
+    const QStringList candidates = {QStringLiteral("python.exe")};
+#else
+    const QStringList candidates = {QStringLiteral("bin/python%1.%2").arg(PY_MAJOR_VERSION).arg(PY_MINOR_VERSION), QStringLiteral("bin/python3")};
+#endif
+    for (const QString &candidate : candidates) {
+        const QFileInfo program(prefix.filePath(candidate));
+        if (program.isFile() && program.isExecutable()) {
+            return program.absoluteFilePath();
+        }
+    }
+    return QString();
+}
+
 // Finalizes CPython when the process ends without an explicit shutdown().
 struct ExitGuard {
     ~ExitGuard()
@@ -132,6 +152,12 @@ void Runtime::Private::run()
     const QString home = options.pythonHome.isEmpty() ? QStringLiteral(PLUGINHOST_PYTHON_HOME) : options.pythonHome;
     if (!PyStatus_Exception(status)) {
         status = PyConfig_SetString(&config, &config.home, home.toStdWString().c_str());
+    }
+    const QString executable = options.pythonExecutable.isEmpty() ? interpreterProgram(home) : options.pythonExecutable;
+    if (executable.isEmpty()) {
+        qCDebug(PLUGINHOST_RUNTIME) << "no Python program under" << home << "- sys.executable stays empty (Runtime::Options::pythonExecutable sets it)";
+    } else if (!PyStatus_Exception(status)) {
+        status = PyConfig_SetString(&config, &config.executable, executable.toStdWString().c_str());
     }
     if (!PyStatus_Exception(status)) {
         status = PyConfig_SetString(&config, &config.program_name, L"pluginhost");

@@ -45,6 +45,14 @@ public:
     struct Options {
         /// Prefix of the CPython installation; empty means the one PluginHost was built against.
         QString pythonHome;
+        /*!
+         * What plugins see as `sys.executable`: the Python program that `subprocess`,
+         * `multiprocessing`'s spawn method, `concurrent.futures.ProcessPoolExecutor` and `venv`
+         * start. Empty means the interpreter of pythonHome's installation (`bin/python3.X`,
+         * else `bin/python3`; `python.exe` on Windows); when there is none, `sys.executable` is
+         * empty. Set it when the application ships its own Python program.
+         */
+        QString pythonExecutable;
         /// Honour PYTHONPATH, PYTHONHOME and the other PYTHON* environment variables.
         bool useEnvironment = false;
         /// Import `site` (adds site-packages to sys.path; costs ~5 ms per interpreter).

@@ -1,6 +1,7 @@
 """Fixture: what a plugin sees of its process."""
 import os
 import socket
+import sys
 
 import pluginhost
 
@@ -30,3 +31,8 @@ def send_to_closed_socket():
     peer.close()
     with mine:
         return _outcome(lambda: mine.sendall(b"nobody reads this"))
+
+
+@pluginhost.export
+def executable():
+    return {"executable": sys.executable, "version": sys.version}
