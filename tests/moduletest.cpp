@@ -968,6 +968,13 @@ void ModuleTest::testBadInput_data()
     QTest::newRow("on an empty name") << QStringLiteral("pluginhost.on('')") << typeError << QStringLiteral("event name");
     QTest::newRow("on a non-str name") << QStringLiteral("pluginhost.on(print)") << typeError << QStringLiteral("event name");
     QTest::newRow("emit an unsupported payload") << QStringLiteral("pluginhost.emit('changed', {'x': object()})") << typeError << QStringLiteral("payload[\"x\"]");
+    // A lone surrogate (from os.fsdecode() of a file name that is not UTF-8) says where it sat.
+    const QString unencodable = QStringLiteral("UnicodeEncodeError");
+    QTest::newRow("emit a lone surrogate") << QStringLiteral("pluginhost.emit('changed', {'k': '\\udcff'})") << unencodable << QStringLiteral("payload[\"k\"]");
+    QTest::newRow("call with a lone surrogate") << QStringLiteral("pluginhost.call('org.example.other', 'work', {'k': '\\udcff'})") << unencodable
+                                                << QStringLiteral("args[0][\"k\"]");
+    QTest::newRow("store a lone surrogate") << QStringLiteral("pluginhost.storage['key'] = {'k': ['\\udcff']}") << unencodable
+                                            << QStringLiteral("storage['key'][\"k\"][0]");
     QTest::newRow("emit without a name") << QStringLiteral("pluginhost.emit()") << typeError << QStringLiteral("event name");
     QTest::newRow("emit an empty name") << QStringLiteral("pluginhost.emit('', 1)") << typeError << QStringLiteral("event name");
     QTest::newRow("emit too much") << QStringLiteral("pluginhost.emit('changed', 1, 2)") << typeError << QStringLiteral("optional payload");
