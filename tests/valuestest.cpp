@@ -163,6 +163,98 @@ Outcome roundTrip(const QVariant &value)
     return outcome;
 }
 
+/*
+ * While alive, CPython's allocations of `threshold` bytes or more fail, as when memory runs
+ * out; smaller ones go through. It wraps the allocators in place (as tracemalloc does), for
+ * the span of one conversion on the interpreter's thread, while no other thread runs Python.
+ */
+class LargeAllocationsFail
+{
+public:
+    explicit LargeAllocationsFail(size_t threshold)
+    {
+        for (Hook *hook : {&m_memory, &m_objects}) {
+            hook->threshold = threshold;
+            PyMem_GetAllocator(hook->domain, &hook->original);
+            PyMemAllocatorEx wrapped{hook, allocate, allocateZeroed, reallocate, release};
+            PyMem_SetAllocator(hook->domain, &wrapped);
+        }
+    }
+    ~LargeAllocationsFail()
+    {
+        for (Hook *hook : {&m_memory, &m_objects}) {
+            PyMem_SetAllocator(hook->domain, &hook->original);
+        }
+    }
+    LargeAllocationsFail(const LargeAllocationsFail &) = delete;
+    LargeAllocationsFail &operator=(const LargeAllocationsFail &) = delete;
+
+private:
+    struct Hook {
+        PyMemAllocatorDomain domain;
+        PyMemAllocatorEx original = {};
+        size_t threshold = 0;
+    };
+
+    static void *allocate(void *context, size_t size)
+    {
+        auto *hook = static_cast<Hook *>(context);
+        return size >= hook->threshold ? nullptr : hook->original.malloc(hook->original.ctx, size);
+    }
+    static void *allocateZeroed(void *context, size_t count, size_t size)
+    {
+        auto *hook = static_cast<Hook *>(context);
+        return count * size >= hook->threshold ? nullptr : hook->original.calloc(hook->original.ctx, count, size);
+    }
+    static void *reallocate(void *context, void *pointer, size_t size)
+    {
+        auto *hook = static_cast<Hook *>(context);
+        return size >= hook->threshold ? nullptr : hook->original.realloc(hook->original.ctx, pointer, size);
+    }
+    static void release(void *context, void *pointer)
+    {
+        auto *hook = static_cast<Hook *>(context);
+        hook->original.free(hook->original.ctx, pointer);
+    }
+
+    Hook m_memory{PYMEM_DOMAIN_MEM};
+    Hook m_objects{PYMEM_DOMAIN_OBJ};
+};
+
+constexpr size_t allocationLimit = 4 * 1024 * 1024;
+
+// Python → Qt with every allocation of allocationLimit bytes or more failing.
+Outcome convertFromPythonShortOfMemory(const QString &expression, const QString &where)
+{
+    Outcome outcome;
+    PyRef object = evaluate(expression);
+    if (!object) {
+        const RaisedError error = takeRaised();
+        outcome.fixtureError = QStringLiteral("%1: %2").arg(error.type, error.message);
+        return outcome;
+    }
+    {
+        LargeAllocationsFail shortOfMemory(allocationLimit);
+        outcome.converted = Values::fromPython(object.get(), &outcome.value, where);
+    }
+    outcome.error = takeRaised();
+    return outcome;
+}
+
+// Qt → Python, the same way.
+Outcome convertToPythonShortOfMemory(const QVariant &value, const QString &where)
+{
+    Outcome outcome;
+    PyRef object;
+    {
+        LargeAllocationsFail shortOfMemory(allocationLimit);
+        object = PyRef::steal(Values::toPython(value, where));
+    }
+    outcome.converted = bool(object);
+    outcome.error = takeRaised();
+    return outcome;
+}
+
 // Test side.
 
 // The types inside a value, so that comparisons also catch an int that came back as a bool.
@@ -252,6 +344,10 @@ private Q_SLOTS:
     void testLoneSurrogateFromPython_data();
     void testLoneSurrogateFromPython();
     void testLoneSurrogateToPython();
+    void testMemoryErrorFromPython_data();
+    void testMemoryErrorFromPython();
+    void testMemoryErrorToPython_data();
+    void testMemoryErrorToPython();
 
 private:
     // Runs `work` on the interpreter's thread with its GIL held; nullopt when it did not run.
@@ -686,24 +782,39 @@ void ValuesTest::testSelfReference()
 void ValuesTest::testLoneSurrogateFromPython_data()
 {
     QTest::addColumn<QString>("expression");
+    QTest::addColumn<QString>("where");
+    QTest::addColumn<QString>("path"); // the position the message must name exactly
 
-    QTest::newRow("str") << QStringLiteral("'\\ud800'");
-    QTest::newRow("in text") << QStringLiteral("'a\\udfffb'");
-    QTest::newRow("in list") << QStringLiteral("['ok', '\\ud800']");
-    QTest::newRow("dict key") << QStringLiteral("{'\\udc80': 1}");
+    const QString result = QStringLiteral("result");
+    QTest::newRow("str") << QStringLiteral("'\\ud800'") << result << result;
+    QTest::newRow("in text") << QStringLiteral("'a\\udfffb'") << result << result;
+    QTest::newRow("in list") << QStringLiteral("['ok', '\\ud800']") << result << QStringLiteral("result[1]");
+    QTest::newRow("dict value") << QStringLiteral("{'k': '\\udcff'}") << result << QStringLiteral("result[\"k\"]");
+    QTest::newRow("dict key") << QStringLiteral("{'\\udc80': 1}") << result << QStringLiteral("a key of result");
+    QTest::newRow("nested dict key") << QStringLiteral("{'outer': [{'\\udc80': 1}]}") << result << QStringLiteral("a key of result[\"outer\"][0]");
+    QTest::newRow("call argument") << QStringLiteral("(1, {'k': '\\udcff'})") << QStringLiteral("args") << QStringLiteral("args[1][\"k\"]");
+    QTest::newRow("export result") << QStringLiteral("{'k': '\\udcff'}") << QStringLiteral("the result of f()") << QStringLiteral("the result of f()[\"k\"]");
+    QTest::newRow("event payload") << QStringLiteral("{'k': ['\\udcff']}") << QStringLiteral("payload") << QStringLiteral("payload[\"k\"][0]");
 }
 
 void ValuesTest::testLoneSurrogateFromPython()
 {
     QFETCH(QString, expression);
+    QFETCH(QString, where);
+    QFETCH(QString, path);
 
-    const auto outcome = inInterpreter([expression] {
-        return convertFromPython(expression, QString(), QStringLiteral("result"));
+    const auto outcome = inInterpreter([expression, where] {
+        return convertFromPython(expression, QString(), where);
     });
     QVERIFY(outcome);
     QVERIFY2(outcome->fixtureError.isEmpty(), qPrintable(outcome->fixtureError));
     QVERIFY2(!outcome->converted, qPrintable(describe(*outcome)));
-    QVERIFY2(!outcome->error.type.isEmpty(), "the conversion failed without setting an exception");
+    // Still a UnicodeEncodeError (its character and index intact), now saying where it sat.
+    QCOMPARE(outcome->error.type, QStringLiteral("UnicodeEncodeError"));
+    const QString &message = outcome->error.message;
+    QVERIFY2(namesPosition(message, path), qPrintable(QStringLiteral("'%1' does not name the position %2").arg(message, path)));
+    QVERIFY2(message.contains(QLatin1String("surrogates not allowed")), qPrintable(message));
+    QVERIFY2(message.contains(QLatin1String("os.fsencode()")), qPrintable(message));
 }
 
 void ValuesTest::testLoneSurrogateToPython()
@@ -718,6 +829,88 @@ void ValuesTest::testLoneSurrogateToPython()
     QVERIFY(!outcome->exceptionLeftSet);
     QCOMPARE(outcome->pythonType, QStringLiteral("str"));
     QVERIFY2(outcome->checkPassed, qPrintable(describe(*outcome)));
+}
+
+void ValuesTest::testMemoryErrorFromPython_data()
+{
+    QTest::addColumn<QString>("expression");
+    QTest::addColumn<QString>("where");
+    QTest::addColumn<QString>("path"); // the position the message must name exactly
+    QTest::addColumn<QString>("mentions");
+
+    // A str of é is stored one byte per character; its UTF-8 form needs two.
+    const QString large = QStringLiteral("'\\u00e9' * 3_000_000");
+    const QString described = QStringLiteral("a str of 3000000 characters");
+    QTest::newRow("str in dict") << QStringLiteral("{'title': 'ok', 'k': %1}").arg(large) << QStringLiteral("args[0]") << QStringLiteral("args[0][\"k\"]")
+                                 << described;
+    QTest::newRow("str at root") << large << QStringLiteral("payload") << QStringLiteral("payload") << described;
+    QTest::newRow("str in list") << QStringLiteral("[1, [%1]]").arg(large) << QStringLiteral("the result of f()") << QStringLiteral("the result of f()[1][0]")
+                                 << described;
+    QTest::newRow("dict key") << QStringLiteral("{'inner': {%1: 1}}").arg(large) << QStringLiteral("result") << QStringLiteral("a key of result[\"inner\"]")
+                              << described;
+}
+
+void ValuesTest::testMemoryErrorFromPython()
+{
+    QFETCH(QString, expression);
+    QFETCH(QString, where);
+    QFETCH(QString, path);
+    QFETCH(QString, mentions);
+
+    const auto outcome = inInterpreter([expression, where] {
+        return convertFromPythonShortOfMemory(expression, where);
+    });
+    QVERIFY(outcome);
+    QVERIFY2(outcome->fixtureError.isEmpty(), qPrintable(outcome->fixtureError));
+    QVERIFY2(!outcome->converted, qPrintable(describe(*outcome)));
+    QCOMPARE(outcome->error.type, QStringLiteral("MemoryError"));
+    const QString &message = outcome->error.message;
+    QVERIFY2(namesPosition(message, path), qPrintable(QStringLiteral("'%1' does not name the position %2").arg(message, path)));
+    QVERIFY2(message.contains(mentions), qPrintable(QStringLiteral("'%1' does not mention %2").arg(message, mentions)));
+
+    // With the memory back, the same value converts.
+    const auto retried = inInterpreter([expression, where] {
+        return convertFromPython(expression, QString(), where);
+    });
+    QVERIFY(retried);
+    QVERIFY2(retried->converted, qPrintable(describe(*retried)));
+}
+
+void ValuesTest::testMemoryErrorToPython_data()
+{
+    QTest::addColumn<QVariant>("value");
+    QTest::addColumn<QString>("where");
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QString>("mentions");
+
+    const QString value = QStringLiteral("value");
+    const QByteArray cover(5 * 1024 * 1024, 'x');
+    QTest::newRow("bytes in map") << QVariant(QVariantMap{{QStringLiteral("title"), QStringLiteral("ok")}, {QStringLiteral("cover"), cover}}) << value
+                                  << QStringLiteral("value[\"cover\"]") << QStringLiteral("5242880 bytes");
+    QTest::newRow("string in list") << QVariant(QVariantList{1, QString(5'000'000, QLatin1Char('a'))}) << QStringLiteral("args") << QStringLiteral("args[1]")
+                                    << QStringLiteral("a string of 5000000 characters");
+    QTest::newRow("long list") << QVariant(QVariantList{QVariant(QVariantList(700'000, 0))}) << value << QStringLiteral("value[0]")
+                               << QStringLiteral("a list of 700000 items");
+    QTest::newRow("map key") << QVariant(QVariantMap{{QString(5'000'000, QLatin1Char('k')), 1}}) << value << QStringLiteral("a key of value")
+                             << QStringLiteral("a string of 5000000 characters");
+}
+
+void ValuesTest::testMemoryErrorToPython()
+{
+    QFETCH(QVariant, value);
+    QFETCH(QString, where);
+    QFETCH(QString, path);
+    QFETCH(QString, mentions);
+
+    const auto outcome = inInterpreter([value, where] {
+        return convertToPythonShortOfMemory(value, where);
+    });
+    QVERIFY(outcome);
+    QVERIFY2(!outcome->converted, qPrintable(describe(*outcome)));
+    QCOMPARE(outcome->error.type, QStringLiteral("MemoryError"));
+    const QString &message = outcome->error.message;
+    QVERIFY2(namesPosition(message, path), qPrintable(QStringLiteral("'%1' does not name the position %2").arg(message, path)));
+    QVERIFY2(message.contains(mentions), qPrintable(QStringLiteral("'%1' does not mention %2").arg(message, mentions)));
 }
 
 QTEST_GUILESS_MAIN(ValuesTest)

@@ -41,12 +41,44 @@ PyObject *raise(PyObject *type, const Position &position, const QString &what)
     return nullptr;
 }
 
+/*
+ * A step of the conversion failed with an exception of CPython's own that does not say where:
+ * a MemoryError, or the UnicodeEncodeError of a str holding lone surrogates. Makes it say where
+ * (`what` describes the value: "a str of 12 characters"). In a dict key when `inKey`.
+ */
+template<typename Describe>
+void explainFailure(const Position &position, Describe what, bool inKey = false)
+{
+    const QString where = inKey ? QStringLiteral("a key of %1").arg(position.text()) : position.text();
+    if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_MemoryError,
+                        QStringLiteral("%1: out of memory while converting %2; pass less at a time").arg(where, QString(what())).toUtf8().constData());
+    } else if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+        // Keeps the type, the character and its index; only the reason gains the position.
+        PyObject *exception = PyErr_GetRaisedException();
+        PyObject *reason = PyUnicodeEncodeError_GetReason(exception);
+        const char *reasonText = reason ? PyUnicode_AsUTF8(reason) : nullptr;
+        const QString advice = QStringLiteral(
+            "only valid Unicode crosses to the host; pass bytes instead (os.fsencode() for a file name), "
+            "or replace them (text.encode(\"utf-8\", \"replace\").decode())");
+        const QString explained = QStringLiteral("%1 in %2: %3").arg(QString::fromUtf8(reasonText ? reasonText : "not encodable"), where, advice);
+        Py_XDECREF(reason);
+        PyErr_Clear();
+        PyUnicodeEncodeError_SetReason(exception, explained.toUtf8().constData());
+        PyErr_SetRaisedException(exception);
+    }
+}
+
 PyObject *convertToPython(const QVariant &value, const Position &position, int depth);
 
 PyObject *listToPython(const QVariantList &values, const Position &position, int depth, bool tuple)
 {
     PyObject *sequence = tuple ? PyTuple_New(values.size()) : PyList_New(values.size());
     if (!sequence) {
+        explainFailure(position, [&] {
+            return QStringLiteral("a list of %1 items").arg(values.size());
+        });
         return nullptr;
     }
     for (qsizetype i = 0; i < values.size(); ++i) {
@@ -68,15 +100,31 @@ PyObject *listToPython(const QVariantList &values, const Position &position, int
 template<typename Map>
 PyObject *mapToPython(const Map &map, const Position &position, int depth)
 {
+    const auto describe = [&] {
+        return QStringLiteral("a map of %1 items").arg(map.size());
+    };
     PyObject *dict = PyDict_New();
     if (!dict) {
+        explainFailure(position, describe);
         return nullptr;
     }
     for (auto it = map.cbegin(); it != map.cend(); ++it) {
         const Position item{&position, nullptr, -1, &it.key()};
         PyObject *key = fromQString(it.key());
+        if (!key) {
+            explainFailure(
+                position,
+                [&] {
+                    return QStringLiteral("a string of %1 characters").arg(it.key().size());
+                },
+                true);
+        }
         PyObject *converted = key ? convertToPython(it.value(), item, depth + 1) : nullptr;
-        if (!converted || PyDict_SetItem(dict, key, converted) < 0) {
+        const bool stored = converted && PyDict_SetItem(dict, key, converted) == 0;
+        if (converted && !stored) {
+            explainFailure(position, describe);
+        }
+        if (!stored) {
             Py_XDECREF(key);
             Py_XDECREF(converted);
             Py_DECREF(dict);
@@ -88,11 +136,9 @@ PyObject *mapToPython(const Map &map, const Position &position, int depth)
     return dict;
 }
 
-PyObject *convertToPython(const QVariant &value, const Position &position, int depth)
+// Converts the values that hold no others; nullptr with an exception set for the rest too.
+PyObject *scalarToPython(const QVariant &value, const Position &position)
 {
-    if (depth > maximumDepth) {
-        return raise(PyExc_ValueError, position, QStringLiteral("nested more than %1 levels deep").arg(maximumDepth));
-    }
     switch (value.typeId()) {
     case QMetaType::UnknownType:
     case QMetaType::Nullptr:
@@ -121,16 +167,6 @@ PyObject *convertToPython(const QVariant &value, const Position &position, int d
         const QByteArray bytes = value.toByteArray();
         return PyBytes_FromStringAndSize(bytes.constData(), bytes.size());
     }
-    case QMetaType::QStringList: {
-        const QStringList strings = value.toStringList();
-        return listToPython(QVariantList(strings.cbegin(), strings.cend()), position, depth, false);
-    }
-    case QMetaType::QVariantList:
-        return listToPython(value.toList(), position, depth, false);
-    case QMetaType::QVariantMap:
-        return mapToPython(value.toMap(), position, depth);
-    case QMetaType::QVariantHash:
-        return mapToPython(value.toHash(), position, depth);
     default:
         if (value.metaType() == QMetaType::fromType<Buffer>()) {
             PyObject *buffer = s_bufferConversion.toPython ? s_bufferConversion.toPython(*static_cast<const Buffer *>(value.constData())) : nullptr;
@@ -144,6 +180,47 @@ PyObject *convertToPython(const QVariant &value, const Position &position, int d
                      QStringLiteral("a %1 cannot be passed to Python; use None, bool, int, float, str, bytes, PluginHost::Buffer, lists or maps of them")
                          .arg(QString::fromLatin1(value.metaType().name())));
     }
+}
+
+// "a string of 5 characters", for a value that could not be converted for lack of memory.
+QString describeScalar(const QVariant &value)
+{
+    switch (value.typeId()) {
+    case QMetaType::QString:
+        return QStringLiteral("a string of %1 characters").arg(value.toString().size());
+    case QMetaType::QByteArray:
+        return QStringLiteral("%1 bytes").arg(value.toByteArray().size());
+    default:
+        return QStringLiteral("a %1").arg(QString::fromLatin1(value.metaType().name()));
+    }
+}
+
+PyObject *convertToPython(const QVariant &value, const Position &position, int depth)
+{
+    if (depth > maximumDepth) {
+        return raise(PyExc_ValueError, position, QStringLiteral("nested more than %1 levels deep").arg(maximumDepth));
+    }
+    switch (value.typeId()) {
+    case QMetaType::QStringList: {
+        const QStringList strings = value.toStringList();
+        return listToPython(QVariantList(strings.cbegin(), strings.cend()), position, depth, false);
+    }
+    case QMetaType::QVariantList:
+        return listToPython(value.toList(), position, depth, false);
+    case QMetaType::QVariantMap:
+        return mapToPython(value.toMap(), position, depth);
+    case QMetaType::QVariantHash:
+        return mapToPython(value.toHash(), position, depth);
+    default:
+        break;
+    }
+    PyObject *converted = scalarToPython(value, position);
+    if (!converted) {
+        explainFailure(position, [&] {
+            return describeScalar(value);
+        });
+    }
+    return converted;
 }
 
 bool convertFromPython(PyObject *object, QVariant *value, const Position &position, int depth)
@@ -180,7 +257,10 @@ bool convertFromPython(PyObject *object, QVariant *value, const Position &positi
     if (PyUnicode_Check(object)) {
         QString text;
         if (!toQString(object, &text)) {
-            return false; // lone surrogates: UnicodeEncodeError says where in the string
+            explainFailure(position, [object] {
+                return QStringLiteral("a str of %1 characters").arg(PyUnicode_GET_LENGTH(object));
+            });
+            return false;
         }
         *value = QVariant(text);
         return true;
@@ -228,6 +308,12 @@ bool convertFromPython(PyObject *object, QVariant *value, const Position &positi
             }
             QString keyText;
             if (!toQString(key, &keyText)) {
+                explainFailure(
+                    position,
+                    [key] {
+                        return QStringLiteral("a str of %1 characters").arg(PyUnicode_GET_LENGTH(key));
+                    },
+                    true);
                 return false;
             }
             const Position entry{&position, nullptr, -1, &keyText};

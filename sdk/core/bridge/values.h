@@ -12,7 +12,9 @@
 //   list, tuple          QVariantList  (comes back as list)
 //   dict with str keys   QVariantMap   (keys come back sorted)
 //
-// Anything else raises TypeError naming the type and where it sat: args[1]["cover"].
+// Anything else raises TypeError naming the type and where it sat: args[1]["cover"]. So do the
+// errors CPython raises on the way: UnicodeEncodeError for a str holding lone surrogates, and
+// MemoryError.
 #pragma once
 
 #include "buffer.h"

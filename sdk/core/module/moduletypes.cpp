@@ -1,13 +1,19 @@
 // The heap types of the `pluginhost` module: Event (what handlers receive), PluginInfo
-// (pluginhost.info), Logger (pluginhost.log) and the line-buffered stream that replaces
-// sys.stdout and sys.stderr. Each is made from the module with PyType_FromModuleAndSpec.
+// (pluginhost.info), Logger (pluginhost.log) and LogWriter, the binary stream under the text
+// files that replace sys.stdout and sys.stderr. Each is made from the module with
+// PyType_FromModuleAndSpec.
 #include "runtime/pythonshim.h" // Python.h comes before any Qt header
 
 #include "bridge/values.h"
 #include "module.h"
 #include "modulestate_p.h"
+#include "runtime/pyref.h"
 
+#include <QByteArray>
+#include <QByteArrayView>
 #include <QString>
+
+#include <utility>
 
 namespace PluginHost::Module
 {
@@ -269,118 +275,236 @@ PyType_Spec logger_spec = {
 };
 
 // --- Stream ------------------------------------------------------------------------------
+//
+// A plugin's sys.stdout and sys.stderr are io.TextIOWrapper objects, as in the `python`
+// program, over a LogWriter: a raw binary stream (an io.RawIOBase; it derives from _io._IOBase,
+// which brings close(), closed, fileno() raising io.UnsupportedOperation, writelines() and the
+// context manager) that sends every line it receives, decoded as UTF-8, to the plugin's log.
+// Not from _io._RawIOBase: that type has no tp_dealloc of its own, and LogWriter's must call
+// the one of its base directly.
 
-struct StreamObject {
-    PyObject_HEAD
+// What LogWriter adds to the instances of _io._IOBase, whose layout is private (PEP 697).
+struct LogWriterData {
     HostServices::LogLevel level;
-    QString *pending; // text after the last newline
+    bool closed; // what `closed` says; _IOBase's close() keeps its own copy for its finalizer
+    QByteArray *pending; // the bytes after the last newline
 };
 
-void stream_dealloc(PyObject *self)
+LogWriterData *writerData(PyObject *self)
 {
-    auto *stream = reinterpret_cast<StreamObject *>(self);
-    delete stream->pending;
-    deallocPlain(self);
+    return static_cast<LogWriterData *>(PyObject_GetTypeData(self, Py_TYPE(self)));
 }
 
-void logLine(StreamObject *stream, const QString &line)
+// The module through the type's own reference rather than PyType_GetModuleByDef(): the
+// finalizer can run during the interpreter's last collection, when the type's MRO is gone.
+HostServices *writerServices(PyObject *self)
 {
-    ModuleState *state = stateOfType(Py_TYPE(stream));
-    HostServices *services = state ? state->services : nullptr;
+    PyObject *module = PyType_GetModule(Py_TYPE(self)); // borrowed
+    if (!module) {
+        PyErr_Clear();
+        return nullptr;
+    }
+    return stateOf(module)->services;
+}
+
+// Logs one line; bytes that are not UTF-8 appear as \xNN escapes.
+void logLine(PyObject *self, HostServices::LogLevel level, QByteArrayView line)
+{
+    HostServices *services = writerServices(self);
     if (!services) {
         return; // unloading: nothing left to log to
+    }
+    QString text;
+    if (line.isValidUtf8()) {
+        text = QString::fromUtf8(line);
+    } else {
+        PyObject *decoded = PyUnicode_DecodeUTF8(line.data(), line.size(), "backslashreplace");
+        if (!decoded || !Values::toQString(decoded, &text)) {
+            PyErr_Clear();
+            text = QString::fromUtf8(line);
+        }
+        Py_XDECREF(decoded);
     }
     QString fileName;
     int lineNumber = 0;
     callerLocation(&fileName, &lineNumber);
-    services->log(stream->level, line, fileName, lineNumber);
+    services->log(level, text, fileName, lineNumber);
 }
 
-PyObject *stream_write(PyObject *self, PyObject *text)
+void flushPending(PyObject *self)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "write() argument must be str, not %s", Py_TYPE(text)->tp_name);
+    LogWriterData *data = writerData(self);
+    if (data->pending && !data->pending->isEmpty()) {
+        const QByteArray rest = std::exchange(*data->pending, QByteArray());
+        logLine(self, data->level, rest);
+    }
+}
+
+// False with ValueError set once the stream is closed.
+bool checkOpen(PyObject *self)
+{
+    if (writerData(self)->closed) {
+        PyErr_SetString(PyExc_ValueError, "I/O operation on closed file.");
+        return false;
+    }
+    return true;
+}
+
+PyObject *writer_write(PyObject *self, PyObject *bytes)
+{
+    if (!checkOpen(self)) {
         return nullptr;
     }
-    auto *stream = reinterpret_cast<StreamObject *>(self);
-    QString added;
-    if (!Values::toQString(text, &added)) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(bytes, &view, PyBUF_SIMPLE) < 0) {
         return nullptr;
     }
-    stream->pending->append(added);
+    LogWriterData *data = writerData(self);
+    QByteArrayView added(static_cast<const char *>(view.buf), view.len);
     qsizetype newline;
-    while ((newline = stream->pending->indexOf(QLatin1Char('\n'))) >= 0) {
-        const QString line = stream->pending->left(newline);
-        stream->pending->remove(0, newline + 1);
-        logLine(stream, line);
+    while ((newline = added.indexOf('\n')) >= 0) {
+        if (data->pending->isEmpty()) {
+            logLine(self, data->level, added.first(newline));
+        } else {
+            data->pending->append(added.first(newline));
+            const QByteArray line = std::exchange(*data->pending, QByteArray());
+            logLine(self, data->level, line);
+        }
+        added = added.sliced(newline + 1);
     }
-    return PyLong_FromSsize_t(PyUnicode_GET_LENGTH(text));
+    data->pending->append(added);
+    const Py_ssize_t written = view.len;
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(written);
 }
 
-PyObject *stream_flush(PyObject *self, PyObject *)
+// The log takes whole lines: TextIOWrapper flushes after every write that holds a newline, and
+// print("a\nb") writes "a\nb" and "\n" apart. What follows the last newline waits for the next
+// one, or for the plugin to unload (flushStream()).
+PyObject *writer_flush(PyObject *self, PyObject *)
 {
-    flushStream(self);
+    if (!checkOpen(self)) {
+        return nullptr;
+    }
     Py_RETURN_NONE;
 }
 
-PyObject *stream_true(PyObject *, PyObject *)
+PyObject *writer_writable(PyObject *self, PyObject *)
 {
+    if (!checkOpen(self)) {
+        return nullptr;
+    }
     Py_RETURN_TRUE;
 }
 
-PyObject *stream_false(PyObject *, PyObject *)
+// The flag is LogWriter's own: TextIOWrapper asks for `closed` at every write, and _IOBase keeps
+// its copy in the instance's __dict__.
+PyObject *writer_close(PyObject *self, PyObject *)
 {
-    Py_RETURN_FALSE;
+    // _IOBase's close() flushes first, and marks the stream closed even when that raised.
+    PyObject *result = PyObject_CallMethod(reinterpret_cast<PyObject *>(Py_TYPE(self)->tp_base), "close", "O", self);
+    writerData(self)->closed = true;
+    return result;
 }
 
-PyObject *stream_encoding(PyObject *, void *)
+PyObject *writer_closed(PyObject *self, void *)
 {
-    return PyUnicode_FromString("utf-8");
+    return PyBool_FromLong(writerData(self)->closed);
 }
 
-PyObject *stream_errors(PyObject *, void *)
+// read(), readall() and readinto() raise io.UnsupportedOperation, as for a file opened for writing.
+PyObject *writer_unreadable(PyObject *self, PyObject *const *, Py_ssize_t)
 {
-    return PyUnicode_FromString("strict");
+    return PyObject_CallMethod(self, "_checkReadable", nullptr);
 }
 
-PyObject *stream_closed(PyObject *, void *)
+PyObject *writer_name(PyObject *self, void *)
 {
-    Py_RETURN_FALSE;
+    return PyUnicode_FromString(writerData(self)->level == HostServices::LogLevel::Info ? "<stdout>" : "<stderr>");
 }
 
-PyMethodDef stream_methods[] = {
-    {"write", stream_write, METH_O, PyDoc_STR("write($self, text, /)\n--\n\nLogs every complete line; keeps the rest for the next write.")},
-    {"flush", stream_flush, METH_NOARGS, PyDoc_STR("flush($self, /)\n--\n\nLogs what is left after the last newline.")},
-    {"isatty", stream_false, METH_NOARGS, PyDoc_STR("isatty($self, /)\n--\n\nFalse.")},
-    {"writable", stream_true, METH_NOARGS, PyDoc_STR("writable($self, /)\n--\n\nTrue.")},
-    {"readable", stream_false, METH_NOARGS, PyDoc_STR("readable($self, /)\n--\n\nFalse.")},
-    {"seekable", stream_false, METH_NOARGS, PyDoc_STR("seekable($self, /)\n--\n\nFalse.")},
+PyObject *writer_mode(PyObject *, void *)
+{
+    return PyUnicode_FromString("wb");
+}
+
+PyObject *writer_repr(PyObject *self)
+{
+    PyObject *name = writer_name(self, nullptr);
+    PyObject *repr = name ? PyUnicode_FromFormat("<pluginhost.LogWriter name=%R>", name) : nullptr;
+    Py_XDECREF(name);
+    return repr;
+}
+
+// LogWriter adds no Python objects: _IOBase's traverse and clear cover the type and __dict__.
+int writer_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    return Py_TYPE(self)->tp_base->tp_traverse(self, visit, arg);
+}
+
+int writer_clear(PyObject *self)
+{
+    return Py_TYPE(self)->tp_base->tp_clear(self);
+}
+
+void writer_dealloc(PyObject *self)
+{
+    // _IOBase's finalizer calls close(), which may run Python code that writes: `pending`
+    // must outlive it.
+    if (PyObject_CallFinalizerFromDealloc(self) < 0) {
+        return; // resurrected
+    }
+    LogWriterData *data = writerData(self);
+    delete std::exchange(data->pending, nullptr);
+    Py_TYPE(self)->tp_base->tp_dealloc(self);
+}
+
+PyMethodDef writer_methods[] = {
+    {"write", writer_write, METH_O, PyDoc_STR("write($self, b, /)\n--\n\nLogs every complete line of the bytes; keeps the rest for the next write.")},
+    {"flush", writer_flush, METH_NOARGS, PyDoc_STR("flush($self, /)\n--\n\nNothing to do: a line is logged when its newline comes.")},
+    {"writable", writer_writable, METH_NOARGS, PyDoc_STR("writable($self, /)\n--\n\nTrue.")},
+    {"close", writer_close, METH_NOARGS, PyDoc_STR("close($self, /)\n--\n\nCloses the stream: writing to it raises ValueError from now on.")},
+    {"read",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(writer_unreadable)),
+     METH_FASTCALL,
+     PyDoc_STR("read($self, size=-1, /)\n--\n\nRaises io.UnsupportedOperation: the log cannot be read.")},
+    {"readall",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(writer_unreadable)),
+     METH_FASTCALL,
+     PyDoc_STR("readall($self, /)\n--\n\nRaises io.UnsupportedOperation: the log cannot be read.")},
+    {"readinto",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(writer_unreadable)),
+     METH_FASTCALL,
+     PyDoc_STR("readinto($self, buffer, /)\n--\n\nRaises io.UnsupportedOperation: the log cannot be read.")},
     {nullptr, nullptr, 0, nullptr},
 };
 
-PyGetSetDef stream_getset[] = {
-    {"encoding", stream_encoding, nullptr, nullptr, nullptr},
-    {"errors", stream_errors, nullptr, nullptr, nullptr},
-    {"closed", stream_closed, nullptr, nullptr, nullptr},
-    {"line_buffering", reinterpret_cast<getter>(stream_true), nullptr, nullptr, nullptr},
+PyGetSetDef writer_getset[] = {
+    {"closed", writer_closed, nullptr, PyDoc_STR("Whether close() was called."), nullptr},
+    {"name", writer_name, nullptr, PyDoc_STR("\"<stdout>\" or \"<stderr>\"."), nullptr},
+    {"mode", writer_mode, nullptr, PyDoc_STR("\"wb\"."), nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
-PyType_Slot stream_slots[] = {
-    {Py_tp_doc, const_cast<char *>("sys.stdout and sys.stderr of a plugin: lines go to its log.")},
-    {Py_tp_dealloc, reinterpret_cast<void *>(stream_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void *>(visitType)},
-    {Py_tp_methods, stream_methods},
-    {Py_tp_getset, stream_getset},
+PyType_Slot writer_slots[] = {
+    {Py_tp_doc,
+     const_cast<char *>("The binary stream under a plugin's sys.stdout and sys.stderr (their .buffer): each line, decoded as UTF-8, "
+                        "goes to the plugin's log.")},
+    {Py_tp_dealloc, reinterpret_cast<void *>(writer_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void *>(writer_traverse)},
+    {Py_tp_clear, reinterpret_cast<void *>(writer_clear)},
+    {Py_tp_repr, reinterpret_cast<void *>(writer_repr)},
+    {Py_tp_methods, writer_methods},
+    {Py_tp_getset, writer_getset},
     {0, nullptr},
 };
 
-PyType_Spec stream_spec = {
-    "pluginhost.LogStream",
-    sizeof(StreamObject),
+PyType_Spec writer_spec = {
+    "pluginhost.LogWriter",
+    -int(sizeof(LogWriterData)),
     0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    stream_slots,
+    writer_slots,
 };
 
 } // namespace
@@ -402,7 +526,14 @@ PyObject *createLoggerType(PyObject *module)
 
 PyObject *createStreamType(PyObject *module)
 {
-    return PyType_FromModuleAndSpec(module, &stream_spec, nullptr);
+    PyRef ioImplementation = PyRef::steal(PyImport_ImportModule("_io"));
+    PyRef base = ioImplementation ? PyRef::steal(PyObject_GetAttrString(ioImplementation.get(), "_IOBase")) : PyRef();
+    PyRef type = base ? PyRef::steal(PyType_FromModuleAndSpec(module, &writer_spec, base.get())) : PyRef();
+    // isinstance(sys.stdout.buffer, io.RawIOBase), as for the `python` program's unbuffered streams.
+    PyRef io = type ? PyRef::steal(PyImport_ImportModule("io")) : PyRef();
+    PyRef rawIOBase = io ? PyRef::steal(PyObject_GetAttrString(io.get(), "RawIOBase")) : PyRef();
+    PyRef registered = rawIOBase ? PyRef::steal(PyObject_CallMethod(rawIOBase.get(), "register", "O", type.get())) : PyRef();
+    return registered ? type.release() : nullptr;
 }
 
 PyObject *newEvent(ModuleState *state, PyObject *name, PyObject *payload, PyObject *sender)
@@ -420,24 +551,57 @@ PyObject *newEvent(ModuleState *state, PyObject *name, PyObject *payload, PyObje
 
 PyObject *newStream(ModuleState *state, HostServices::LogLevel level)
 {
-    auto *stream = PyObject_GC_New(StreamObject, reinterpret_cast<PyTypeObject *>(state->streamType));
-    if (!stream) {
+    auto *type = reinterpret_cast<PyTypeObject *>(state->streamType);
+    PyRef writer = PyRef::steal(type->tp_alloc(type, 0));
+    if (!writer) {
         return nullptr;
     }
-    stream->level = level;
-    stream->pending = new QString;
-    PyObject_GC_Track(stream);
-    return reinterpret_cast<PyObject *>(stream);
+    LogWriterData *data = writerData(writer.get());
+    data->level = level;
+    data->closed = false;
+    data->pending = new QByteArray;
+
+    // Like the `python` program's own: strict on stdout, backslashreplace on stderr so that
+    // reporting an error never fails; line buffered and written through, so that every line
+    // reaches the log as it is written.
+    PyRef io = PyRef::steal(PyImport_ImportModule("io"));
+    PyRef wrapperType = io ? PyRef::steal(PyObject_GetAttrString(io.get(), "TextIOWrapper")) : PyRef();
+    PyRef arguments = PyRef::steal(PyTuple_Pack(1, writer.get()));
+    PyRef keywords = PyRef::steal(Py_BuildValue("{s:s,s:s,s:s,s:O,s:O}",
+                                                "encoding",
+                                                "utf-8",
+                                                "errors",
+                                                level == HostServices::LogLevel::Info ? "strict" : "backslashreplace",
+                                                "newline",
+                                                "\n",
+                                                "line_buffering",
+                                                Py_True,
+                                                "write_through",
+                                                Py_True));
+    if (!wrapperType || !arguments || !keywords) {
+        return nullptr;
+    }
+    PyRef stream = PyRef::steal(PyObject_Call(wrapperType.get(), arguments.get(), keywords.get()));
+    PyRef mode = PyRef::steal(PyUnicode_FromString("w"));
+    if (!stream || !mode || PyObject_SetAttrString(stream.get(), "mode", mode.get()) < 0) {
+        return nullptr;
+    }
+    return stream.release();
 }
 
-void flushStream(PyObject *object)
+void flushStream(PyObject *stream)
 {
-    auto *stream = reinterpret_cast<StreamObject *>(object);
-    if (!stream->pending->isEmpty()) {
-        const QString rest = *stream->pending;
-        stream->pending->clear();
-        logLine(stream, rest);
+    // Through TextIOWrapper's own flush(), not an attribute the plugin may have replaced: text
+    // it still holds (a plugin may have turned write_through off) reaches the writer first.
+    PyRef flush = PyRef::steal(PyObject_GetAttrString(reinterpret_cast<PyObject *>(Py_TYPE(stream)), "flush"));
+    PyRef flushed = flush ? PyRef::steal(PyObject_CallOneArg(flush.get(), stream)) : PyRef();
+    PyErr_Clear(); // a closed stream has nothing left to flush
+    PyRef writer = PyRef::steal(PyObject_GetAttrString(stream, "buffer"));
+    PyObject *module = writer ? PyType_GetModule(Py_TYPE(writer.get())) : nullptr; // borrowed
+    if (module && PyModule_GetDef(module) == &moduleDefinition) {
+        flushPending(writer.get()); // even when the plugin closed the stream
     }
+    PyErr_Clear();
 }
 
 } // namespace PluginHost::Module

@@ -44,6 +44,7 @@ constexpr const char *servicesKey = "pluginhost.services"; // in the interpreter
 constexpr const char *servicesCapsuleName = "pluginhost.HostServices";
 
 constexpr const char *moduleKey = "pluginhost.module"; // in the interpreter's dict
+constexpr const char *streamsKey = "pluginhost.streams"; // in the interpreter's dict: (stdout, stderr)
 
 // How long the tasks still running at unload get to unwind once cancelled.
 constexpr double unloadGraceSeconds = 1.0;
@@ -558,25 +559,35 @@ bool install(HostServices *services)
     ModuleState *state = stateOf(module.get());
     PyRef out = PyRef::steal(newStream(state, HostServices::LogLevel::Info));
     PyRef error = PyRef::steal(newStream(state, HostServices::LogLevel::Warning));
-    return out && error && PySys_SetObject("stdout", out.get()) == 0 && PySys_SetObject("stderr", error.get()) == 0;
+    // Kept where the plugin cannot replace them, for uninstall() to flush.
+    PyRef streams = out && error ? PyRef::steal(PyTuple_Pack(2, out.get(), error.get())) : PyRef();
+    if (!streams || PyDict_SetItemString(interpreterDict, streamsKey, streams.get()) < 0) {
+        return false;
+    }
+    // sys.__stdout__ and sys.__stderr__ too: code that puts "the original" streams back must
+    // not write to the host's own.
+    return PySys_SetObject("stdout", out.get()) == 0 && PySys_SetObject("stderr", error.get()) == 0 && PySys_SetObject("__stdout__", out.get()) == 0
+        && PySys_SetObject("__stderr__", error.get()) == 0;
 }
 
 void uninstall()
 {
     closeEventLoop(unloadGraceSeconds); // its tasks may still log, emit and use storage
-    for (const char *name : {"stdout", "stderr"}) {
-        PyObject *stream = PySys_GetObject(name); // borrowed
-        PyRef module = currentModule();
-        if (stream && module && Py_IS_TYPE(stream, reinterpret_cast<PyTypeObject *>(stateOf(module.get())->streamType))) {
-            flushStream(stream);
+    PyObject *interpreterDict = PyInterpreterState_GetDict(PyInterpreterState_Get()); // borrowed
+    PyObject *streams = interpreterDict ? PyDict_GetItemString(interpreterDict, streamsKey) : nullptr; // borrowed
+    if (streams && PyTuple_Check(streams)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(streams); ++i) {
+            flushStream(PyTuple_GET_ITEM(streams, i));
         }
     }
     if (PyRef module = currentModule()) {
         stateOf(module.get())->services = nullptr;
     }
-    if (PyObject *interpreterDict = PyInterpreterState_GetDict(PyInterpreterState_Get())) {
-        if (PyDict_DelItemString(interpreterDict, servicesKey) < 0) {
-            PyErr_Clear();
+    if (interpreterDict) {
+        for (const char *key : {servicesKey, streamsKey}) {
+            if (PyDict_DelItemString(interpreterDict, key) < 0) {
+                PyErr_Clear();
+            }
         }
     }
 }

@@ -6,6 +6,11 @@
 #include "pluginhost_runtime_debug.h"
 
 #include <QDir>
+#include <QFileInfo>
+
+#ifdef Q_OS_UNIX
+#include <signal.h>
+#endif
 
 #include <atomic>
 #include <condition_variable>
@@ -74,6 +79,43 @@ std::vector<BuiltinModule> &builtinModules() // guarded by s_instanceMutex
     return modules;
 }
 
+// The `python` program ignores SIGPIPE, so that writing to a pipe or socket nobody reads any
+// more raises BrokenPipeError instead of killing the process. CPython does that only along with
+// installing its signal handlers, which the runtime leaves to the application; so it is done
+// here, unless the application chose something for SIGPIPE itself.
+void ignoreBrokenPipeSignal()
+{
+#ifdef Q_OS_UNIX
+    struct sigaction current = {};
+    if (sigaction(SIGPIPE, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) || current.sa_handler != SIG_DFL) {
+        return;
+    }
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, nullptr);
+#endif
+}
+
+// The interpreter program of the CPython installation at `home` (what sys.executable names),
+// or an empty string when it has none.
+QString interpreterProgram(const QString &home)
+{
+    const QDir prefix(home);
+#ifdef Q_OS_WIN
+    const QStringList candidates = {QStringLiteral("python.exe")};
+#else
+    const QStringList candidates = {QStringLiteral("bin/python%1.%2").arg(PY_MAJOR_VERSION).arg(PY_MINOR_VERSION), QStringLiteral("bin/python3")};
+#endif
+    for (const QString &candidate : candidates) {
+        const QFileInfo program(prefix.filePath(candidate));
+        if (program.isFile() && program.isExecutable()) {
+            return program.absoluteFilePath();
+        }
+    }
+    return QString();
+}
+
 // Finalizes CPython when the process ends without an explicit shutdown().
 struct ExitGuard {
     ~ExitGuard()
@@ -110,6 +152,12 @@ void Runtime::Private::run()
     const QString home = options.pythonHome.isEmpty() ? QStringLiteral(PLUGINHOST_PYTHON_HOME) : options.pythonHome;
     if (!PyStatus_Exception(status)) {
         status = PyConfig_SetString(&config, &config.home, home.toStdWString().c_str());
+    }
+    const QString executable = options.pythonExecutable.isEmpty() ? interpreterProgram(home) : options.pythonExecutable;
+    if (executable.isEmpty()) {
+        qCDebug(PLUGINHOST_RUNTIME) << "no Python program under" << home << "- sys.executable stays empty (Runtime::Options::pythonExecutable sets it)";
+    } else if (!PyStatus_Exception(status)) {
+        status = PyConfig_SetString(&config, &config.executable, executable.toStdWString().c_str());
     }
     if (!PyStatus_Exception(status)) {
         status = PyConfig_SetString(&config, &config.program_name, L"pluginhost");
@@ -193,6 +241,7 @@ Runtime *Runtime::instance()
         return nullptr;
     }
 
+    ignoreBrokenPipeSignal();
     std::unique_ptr<Runtime> runtime(new Runtime);
     Private *d = runtime->d.get();
     d->options = s_options;

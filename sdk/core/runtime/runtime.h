@@ -19,6 +19,13 @@ namespace PluginHost
  * explicit `sys.path`), and keeps the main interpreter on a thread of its own
  * that never runs plugin code. Plugins run in subinterpreters (see Interpreter).
  *
+ * Starting the runtime ignores SIGPIPE (on Unix), as the `python` program does, so that a
+ * plugin writing to a pipe or socket whose reader went away gets BrokenPipeError instead of
+ * the whole process being killed. It does so only when the application left SIGPIPE at its
+ * default disposition: a handler or an explicit choice of the application stays as it is.
+ * An ignored signal stays ignored across exec(), so the application's own child processes
+ * inherit it unless they reset it (Python's subprocess resets it in the children it starts).
+ *
  * Most applications never touch this class: PluginManager starts the runtime on
  * first use. Call configure() before that to change the defaults, and shutdown()
  * at the end of main() when the application wants CPython finalized at a known
@@ -38,6 +45,14 @@ public:
     struct Options {
         /// Prefix of the CPython installation; empty means the one PluginHost was built against.
         QString pythonHome;
+        /*!
+         * What plugins see as `sys.executable`: the Python program that `subprocess`,
+         * `multiprocessing`'s spawn method, `concurrent.futures.ProcessPoolExecutor` and `venv`
+         * start. Empty means the interpreter of pythonHome's installation (`bin/python3.X`,
+         * else `bin/python3`; `python.exe` on Windows); when there is none, `sys.executable` is
+         * empty. Set it when the application ships its own Python program.
+         */
+        QString pythonExecutable;
         /// Honour PYTHONPATH, PYTHONHOME and the other PYTHON* environment variables.
         bool useEnvironment = false;
         /// Import `site` (adds site-packages to sys.path; costs ~5 ms per interpreter).
