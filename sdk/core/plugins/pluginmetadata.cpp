@@ -62,7 +62,7 @@ constexpr QLatin1String SharedValue("shared");
 
 const QStringList &knownPermissions()
 {
-    static const QStringList permissions{QStringLiteral("network"), QStringLiteral("subprocess"), QStringLiteral("filesystem")};
+    static const QStringList permissions{QStringLiteral("network"), QStringLiteral("subprocess"), QStringLiteral("filesystem"), QStringLiteral("native")};
     return permissions;
 }
 
