@@ -124,6 +124,8 @@ private Q_SLOTS:
     void testDenialNamesPermissionAndMetaData();
     void testDenialIsAPermissionError();
     void testCtypesIsNotLoadedWithoutNative();
+    void testSqliteCannotAttachProfileDatabase_data();
+    void testSqliteCannotAttachProfileDatabase();
     void testStandardLibraryStillWorks();
 
 private:
@@ -294,6 +296,31 @@ void PermissionsTest::testCtypesIsNotLoadedWithoutNative()
     QVERIFY2(outcome.value(1).toString().startsWith(QLatin1String("org.test.permissions.none: import ctypes needs the \"native\" permission")),
              qPrintable(outcome.value(1).toString()));
     QCOMPARE(probe(QStringLiteral("none"), QStringLiteral("modules"), QString()), (QVariantList{QStringLiteral("allowed"), QString()}));
+}
+
+void PermissionsTest::testSqliteCannotAttachProfileDatabase_data()
+{
+    QTest::addColumn<QString>("plugin");
+    for (const QString &plugin : pluginNames) {
+        QTest::addRow("%s", qPrintable(plugin)) << plugin;
+    }
+}
+
+void PermissionsTest::testSqliteCannotAttachProfileDatabase()
+{
+    // ATTACH DATABASE opens a file without an audit event: SQLite itself refuses the profile
+    // database (and its -wal) to every connection in the process but the host's.
+    QFETCH(QString, plugin);
+    for (const QString &file : {QStringLiteral("pluginhost.sqlite"), QStringLiteral("pluginhost.sqlite-wal")}) {
+        const QVariantList outcome = probe(plugin, QStringLiteral("sqlite3.attach"), QStringLiteral("{profile}/") + file);
+        QCOMPARE(outcome.value(0).toString(), QStringLiteral("failed"));
+        QVERIFY2(outcome.value(1).toString().startsWith(QLatin1String("OperationalError: unable to open database")), qPrintable(outcome.value(1).toString()));
+    }
+    // Other files attach as before; the host's storage works on.
+    QCOMPARE(probe(plugin, QStringLiteral("sqlite3.attach"), QStringLiteral("{data_dir}/attached.sqlite")).value(0).toString(), QStringLiteral("allowed"));
+    const CallResult stored = resultOf(m_manager->plugin(idOf(plugin))->call(QStringLiteral("remember"), {plugin}));
+    QVERIFY2(stored, qPrintable(stored.error().errorText()));
+    QCOMPARE(stored.value().toString(), plugin);
 }
 
 void PermissionsTest::testStandardLibraryStillWorks()

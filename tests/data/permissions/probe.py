@@ -174,6 +174,8 @@ def _attempt(action, target):
         return ["denied", str(denied)]
     except OSError as error:
         return ["allowed", repr(error)]  # the system answered: the host let the call through
+    except Exception as error:
+        return ["failed", f"{type(error).__name__}: {error}"]
     return ["allowed", detail if isinstance(detail, str) else ""]
 
 
@@ -189,3 +191,10 @@ def probe(action, target="", in_thread=False):
     worker.start()
     worker.join()
     return outcome[0]
+
+
+@pluginhost.export
+def remember(value):
+    """Keeps `value` in the plugin's storage and reads it back."""
+    pluginhost.storage["remembered"] = value
+    return pluginhost.storage["remembered"]
