@@ -824,7 +824,7 @@ void ModuleTest::testExceptionClasses()
         "assert pluginhost.PluginError.__bases__ == (Exception,)\n"
         "assert pluginhost.Cancelled.__bases__ == (BaseException,)\n"
         "assert not issubclass(pluginhost.Cancelled, Exception), 'except Exception would swallow Cancelled'\n"
-        "assert pluginhost.PermissionDenied.__bases__ == (pluginhost.PluginError,)\n"
+        "assert pluginhost.PermissionDenied.__bases__ == (pluginhost.PluginError, PermissionError)\n"
         "for name in ('PluginError', 'Cancelled', 'PermissionDenied'):\n"
         "    cls = getattr(pluginhost, name)\n"
         "    assert cls.__module__ == 'pluginhost' and cls.__name__ == name, (cls.__module__, cls.__name__)\n"

@@ -375,7 +375,7 @@ void PluginMetaDataTest::testInvalid_data()
     row("permissions-not-array", QStringLiteral("X-PluginHost-Permissions: must be an array of strings, not a string (\"network\")"));
     row("permissions-entry-not-string", QStringLiteral("X-PluginHost-Permissions[0]: must be a string, not a number (1)"));
     row("permissions-unknown",
-        QStringLiteral("X-PluginHost-Permissions[1]: unknown permission \"netwrok\"; the known permissions are network, subprocess, filesystem"));
+        QStringLiteral("X-PluginHost-Permissions[1]: unknown permission \"netwrok\"; the known permissions are network, subprocess, filesystem, native"));
     // X-PluginHost-Isolation
     row("isolation-unknown", QStringLiteral("X-PluginHost-Isolation: \"separate\" is not an isolation level; write \"isolated\""));
     row("isolation-not-string", QStringLiteral("X-PluginHost-Isolation: true is not an isolation level"));

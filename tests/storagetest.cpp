@@ -5,6 +5,7 @@
 // be written, a full disk, a database locked by another process, a writer killed with SIGKILL.
 #include "futurehelpers.h"
 
+#include "storage/databaseguard.h"
 #include "storage/profiledatabase.h"
 
 #include <PluginHost/Buffer>
@@ -331,6 +332,7 @@ void StorageTest::testTransactions()
     QCOMPARE(elsewhere.value(3), QVariant(1LL));
 
     // A committed transaction is in the file, for another connection to see.
+    const DatabaseGuard::HostAccess host; // in this process SQLite keeps the profile to the host
     sqlite3 *db = nullptr;
     QCOMPARE(sqlite3_open_v2(QFile::encodeName(m_profile->filePath(QStringLiteral("pluginhost.sqlite"))).constData(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
     QCOMPARE(sqliteText(db, "SELECT count(*) FROM plugin_values WHERE plugin = 'org.test.keeper' AND key IN ('t1', 't2', 'outer', 'inner')"), QStringLiteral("4"));
@@ -728,6 +730,7 @@ void StorageTest::testCommittedValuesSurviveSigkill()
     lastReported = pending.left(end).split('\n').constLast().toLongLong();
     QVERIFY2(lastReported >= 300, qPrintable(QString::number(lastReported)));
 
+    const DatabaseGuard::HostAccess host; // in this process SQLite keeps the profile to the host
     sqlite3 *db = nullptr;
     QCOMPARE(sqlite3_open_v2(QFile::encodeName(m_profile->filePath(QStringLiteral("pluginhost.sqlite"))).constData(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
     QCOMPARE(sqliteText(db, "PRAGMA integrity_check"), QStringLiteral("ok"));

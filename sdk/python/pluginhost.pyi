@@ -256,8 +256,11 @@ class Cancelled(BaseException):
     A BaseException, so that `except Exception` does not swallow it.
     """
 
-class PermissionDenied(PluginError):
-    """The plugin lacks the permission (X-PluginHost-Permissions) for what it tried."""
+class PermissionDenied(PluginError, PermissionError):
+    """The plugin lacks the permission (X-PluginHost-Permissions) for what it tried.
+
+    Also a PermissionError (an OSError), like a refusal of the system itself.
+    """
 
 info: PluginInfo
 """This plugin's id, version, folders, interpreter id and GIL mode."""

@@ -44,6 +44,19 @@ public:
     /// What on_unload() of the previous instance returned, if anything.
     virtual QVariant previousState() const = 0;
 
+    /// What the plugin may do and which places are its own, for the audit hook that enforces
+    /// X-PluginHost-Permissions (audithook.h). Plain data, read once, before any plugin code runs.
+    struct PermissionPolicy {
+        bool enforced = false; ///< false: no audit hook, the plugin may do anything
+        QStringList permissions; ///< granted: any of "network", "subprocess", "filesystem", "native"
+        QString metaDataFile; ///< where the plugin declares its permissions, named in every denial
+        QString dataDirectory; ///< always readable and writable (it need not exist yet)
+        QString dataLocation; ///< the folder of every plugin's data directory: the others' are refused
+        QString profileDatabase; ///< pluginhost.sqlite; it and its -wal, -shm, -journal are refused
+    };
+    /// The default enforces nothing: a host without permissions (or a test double) gives none.
+    virtual PermissionPolicy permissionPolicy() const;
+
     /// Routes a message to the plugin's logging category, pluginhost.plugin.<id>.
     virtual void log(LogLevel level, const QString &message, const QString &fileName, int line) = 0;
 

@@ -17,6 +17,7 @@
 // gets its own module object, heap types and exception classes, all kept in module state.
 #include "runtime/pythonshim.h" // Python.h comes before any Qt header
 
+#include "audithook.h"
 #include "bridge/pythonerror.h"
 #include "bridge/values.h"
 #include "eventloop.h"
@@ -465,10 +466,14 @@ int module_exec(PyObject *module)
                                                  "A BaseException, so that `except Exception` does not swallow it.",
                                                  PyExc_BaseException,
                                                  nullptr);
-    state->permissionDenied = PyErr_NewExceptionWithDoc("pluginhost.PermissionDenied",
-                                                        "The plugin lacks the permission (X-PluginHost-Permissions) for what it tried.",
-                                                        state->pluginError,
-                                                        nullptr);
+    // Also a PermissionError, so that code prepared for the system refusing a file or a socket
+    // (the import system writing bytecode caches, for one) handles a refused permission alike.
+    PyRef permissionBases = PyRef::steal(PyTuple_Pack(2, state->pluginError, PyExc_PermissionError));
+    state->permissionDenied = permissionBases ? PyErr_NewExceptionWithDoc("pluginhost.PermissionDenied",
+                                                                          "The plugin lacks the permission (X-PluginHost-Permissions) for what it tried.",
+                                                                          permissionBases.get(),
+                                                                          nullptr)
+                                              : nullptr;
     state->exports = PyDict_New();
     state->reentrant = PySet_New(nullptr);
     state->handlers = PyDict_New();
@@ -557,6 +562,9 @@ bool install(HostServices *services)
         return false;
     }
     ModuleState *state = stateOf(module.get());
+    if (!installAuditHook(*services, state->permissionDenied)) { // before any plugin code runs
+        return false;
+    }
     PyRef out = PyRef::steal(newStream(state, HostServices::LogLevel::Info));
     PyRef error = PyRef::steal(newStream(state, HostServices::LogLevel::Warning));
     // Kept where the plugin cannot replace them, for uninstall() to flush.

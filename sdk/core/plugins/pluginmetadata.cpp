@@ -82,7 +82,7 @@ constexpr QLatin1String IdPattern("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)+");
 
 const QStringList &knownPermissions()
 {
-    static const QStringList permissions{QStringLiteral("network"), QStringLiteral("subprocess"), QStringLiteral("filesystem")};
+    static const QStringList permissions{QStringLiteral("network"), QStringLiteral("subprocess"), QStringLiteral("filesystem"), QStringLiteral("native")};
     return permissions;
 }
 

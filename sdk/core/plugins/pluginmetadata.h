@@ -82,7 +82,7 @@ class PluginMetaDataPrivate;
  * | `KPlugin.EnabledByDefault`         | bool             | no       | default `true`; isEnabledByDefault()                                        |
  * | `X-PluginHost-ApiVersion`          | integer          | yes      | must be currentApiVersion (1); apiVersion()                                 |
  * | `X-PluginHost-EntryPoint`          | string           | yes      | dotted Python module name in the plugin folder; entryPoint()                |
- * | `X-PluginHost-Permissions`         | array of strings | no       | any of `network`, `subprocess`, `filesystem`; default none; permissions()  |
+ * | `X-PluginHost-Permissions`         | array of strings | no       | `network`, `subprocess`, `filesystem`, `native`; default none; permissions() |
  * | `X-PluginHost-Isolation`           | string           | no       | `isolated` (default) or `shared`; isolation()                               |
  * | `X-PluginHost-PersistState`        | bool             | no       | default `false`; on_unload()'s state survives a restart; persistsState()    |
  *

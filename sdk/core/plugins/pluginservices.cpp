@@ -159,6 +159,18 @@ QVariant PluginServices::previousState() const
     return m_previousState;
 }
 
+HostServices::PermissionPolicy PluginServices::permissionPolicy() const
+{
+    PermissionPolicy policy;
+    policy.enforced = true;
+    policy.permissions = m_shared->metaData.permissions();
+    policy.metaDataFile = m_shared->metaData.metaDataFile();
+    policy.dataDirectory = m_dataDirectory;
+    policy.dataLocation = QDir::cleanPath(m_registry->dataLocation());
+    policy.profileDatabase = m_database->filePath();
+    return policy;
+}
+
 void PluginServices::log(LogLevel level, const QString &message, const QString &fileName, int line)
 {
     const QLoggingCategory &category = m_shared->logCategory;

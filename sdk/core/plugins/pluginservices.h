@@ -39,6 +39,7 @@ public:
     qint64 interpreterId() const override;
     bool ownGil() const override;
     QVariant previousState() const override;
+    PermissionPolicy permissionPolicy() const override;
 
     void log(LogLevel level, const QString &message, const QString &fileName, int line) override;
 

@@ -2,6 +2,7 @@
 
 #include "retirement_p.h"
 
+#include "module/audithook.h"
 #include "module/module.h"
 #include "pluginjobs.h"
 #include "runtime/pyref.h"
@@ -615,12 +616,16 @@ QString Retirement::describeFrame(PyFrameObject *frame)
 Retirement::WatchedCalls::WatchedCalls(Retirement *retirement)
 {
     t_watchedRetirement = retirement;
+    const Module::HostActionScope host; // sys.setprofile needs the "native" permission, not the host
     PyEval_SetProfile(&noteCalls, nullptr);
 }
 
 Retirement::WatchedCalls::~WatchedCalls()
 {
-    PyEval_SetProfile(nullptr, nullptr);
+    {
+        const Module::HostActionScope host;
+        PyEval_SetProfile(nullptr, nullptr);
+    }
     if (t_watchedRetirement) {
         t_watchedRetirement->setInsideC(QString());
     }

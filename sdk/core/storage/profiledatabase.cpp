@@ -1,5 +1,7 @@
 #include "profiledatabase_p.h"
 
+#include "databaseguard.h"
+
 #include "pluginhost_storage_debug.h"
 
 #include <QCborValue>
@@ -289,6 +291,8 @@ private:
 int openConnection(const QString &filePath, bool create, std::chrono::milliseconds lockTimeout, sqlite3 **db)
 {
     const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+    DatabaseGuard::protect(filePath); // from plugins, which reach SQLite in this process too
+    const DatabaseGuard::HostAccess host;
     int code = sqlite3_open_v2(QFile::encodeName(filePath).constData(), db, flags, nullptr);
     if (code == SQLITE_OK) {
         sqlite3_extended_result_codes(*db, 1);
