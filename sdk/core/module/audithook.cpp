@@ -241,7 +241,7 @@ QByteArray resolvedPath(QByteArray path, const QByteArray &base, bool followLast
         if (char *real = ::realpath(path.constData(), nullptr)) {
             const QByteArray resolved(real);
             std::free(real);
-            return cleanPath(resolved + tail);
+            return tail.isEmpty() ? resolved : cleanPath(resolved + tail);
         }
         if (path == "/") {
             return cleanPath(path + tail);
@@ -528,15 +528,12 @@ Denial PermissionHook::checkPath(const QByteArray &path, Access access) const
         return Denial::none();
     }
     if (access == Access::Read) {
-        struct stat status;
-        if (::lstat(path.constData(), &status) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
-            return Denial::none(); // nothing there to read: the system answers (linecache asks for "<string>")
-        }
         const bool readable = m_readableFiles.contains(path) || std::any_of(m_readableFolders.cbegin(), m_readableFolders.cend(), [&path](const QByteArray &folder) {
                                   return isInside(path, folder);
                               });
-        if (readable) {
-            return Denial::none();
+        struct stat status;
+        if (readable || (::lstat(path.constData(), &status) != 0 && (errno == ENOENT || errno == ENOTDIR))) {
+            return Denial::none(); // nothing there to read: the system answers (tracebacks look up "<unknown>")
         }
     } else if (path == "/dev/null" || isBytecodeCache(path)) {
         return Denial::none();
@@ -685,7 +682,9 @@ PyObject *PermissionHook::checkOpen(const Rule &rule, PyObject *args)
     }
     const bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND)) != 0;
     const Access access = writes ? Access::Write : Access::Read;
-    const QString action = QStringLiteral("open(%1) for %2").arg(reprOf(PyTuple_GET_ITEM(args, 0)), writes ? QStringLiteral("writing") : QStringLiteral("reading"));
+    const auto action = [args, writes] {
+        return QStringLiteral("open(%1) for %2").arg(reprOf(PyTuple_GET_ITEM(args, 0)), writes ? QStringLiteral("writing") : QStringLiteral("reading"));
+    };
 
     PyObject *argument = PyTuple_GET_ITEM(args, 0);
     if (PyLong_Check(argument)) {
@@ -696,7 +695,7 @@ PyObject *PermissionHook::checkOpen(const Rule &rule, PyObject *args)
         if (refusal.isEmpty()) {
             Py_RETURN_NONE;
         }
-        return deny(describePath(action, std::nullopt, descriptor), Denial::refusal(refusal));
+        return deny(describePath(action(), std::nullopt, descriptor), Denial::refusal(refusal));
     }
     const std::optional<QByteArray> given = pathBytes(argument);
     if (!given) {
@@ -704,14 +703,19 @@ PyObject *PermissionHook::checkOpen(const Rule &rule, PyObject *args)
     }
     // os.open() (the event without a mode) may have had a dir_fd, which the event does not carry:
     // a relative path must then be allowed below every folder it may be relative to.
-    QList<QByteArray> folders{workingDirectory()};
-    if (!given->startsWith('/') && PyTuple_GET_SIZE(args) >= 2 && PyTuple_GET_ITEM(args, 1) == Py_None) {
-        folders += openFolders();
+    QList<QByteArray> folders;
+    if (!given->startsWith('/')) {
+        folders.append(workingDirectory());
+        if (PyTuple_GET_SIZE(args) >= 2 && PyTuple_GET_ITEM(args, 1) == Py_None) {
+            folders += openFolders();
+        }
+    } else {
+        folders.append(QByteArray()); // not needed
     }
     for (const QByteArray &folder : std::as_const(folders)) {
         const QByteArray path = resolvedPath(*given, folder, true);
         if (const Denial denial = checkPath(path, access); denial.denied) {
-            return deny(describePath(action, given, path), denial);
+            return deny(describePath(action(), given, path), denial);
         }
     }
     Py_RETURN_NONE;
