@@ -18,6 +18,7 @@
 
 #include "pluginhost_runtime_debug.h"
 
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 
@@ -240,7 +241,7 @@ QByteArray resolvedPath(QByteArray path, const QByteArray &base, bool followLast
         if (char *real = ::realpath(path.constData(), nullptr)) {
             const QByteArray resolved(real);
             std::free(real);
-            return cleanPath(resolved + tail);
+            return tail.isEmpty() ? resolved : cleanPath(resolved + tail);
         }
         if (path == "/") {
             return cleanPath(path + tail);
@@ -272,6 +273,23 @@ QByteArray descriptorPath(long fd)
         path.chop(10);
     }
     return path;
+}
+
+// The folders this process holds descriptors of: what a dir_fd may be.
+QList<QByteArray> openFolders()
+{
+    QList<QByteArray> folders;
+    const QDir descriptors(QStringLiteral("/proc/self/fd"));
+    for (const QString &entry : descriptors.entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot)) {
+        bool number = false;
+        const long fd = entry.toLong(&number);
+        const QByteArray path = number ? descriptorPath(fd) : QByteArray();
+        struct stat status;
+        if (!path.isEmpty() && !folders.contains(path) && ::stat(path.constData(), &status) == 0 && S_ISDIR(status.st_mode)) {
+            folders.append(path);
+        }
+    }
+    return folders;
 }
 
 // The bytes of a path argument (str or bytes, as CPython passes them after os.fspath()).
@@ -510,15 +528,12 @@ Denial PermissionHook::checkPath(const QByteArray &path, Access access) const
         return Denial::none();
     }
     if (access == Access::Read) {
-        struct stat status;
-        if (::lstat(path.constData(), &status) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
-            return Denial::none(); // nothing there to read: the system answers (linecache asks for "<string>")
-        }
         const bool readable = m_readableFiles.contains(path) || std::any_of(m_readableFolders.cbegin(), m_readableFolders.cend(), [&path](const QByteArray &folder) {
                                   return isInside(path, folder);
                               });
-        if (readable) {
-            return Denial::none();
+        struct stat status;
+        if (readable || (::lstat(path.constData(), &status) != 0 && (errno == ENOENT || errno == ENOTDIR))) {
+            return Denial::none(); // nothing there to read: the system answers (tracebacks look up "<unknown>")
         }
     } else if (path == "/dev/null" || isBytecodeCache(path)) {
         return Denial::none();
@@ -667,28 +682,43 @@ PyObject *PermissionHook::checkOpen(const Rule &rule, PyObject *args)
     }
     const bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND)) != 0;
     const Access access = writes ? Access::Write : Access::Read;
-    const QString action = QStringLiteral("open(%1) for %2").arg(reprOf(PyTuple_GET_ITEM(args, 0)), writes ? QStringLiteral("writing") : QStringLiteral("reading"));
+    const auto action = [args, writes] {
+        return QStringLiteral("open(%1) for %2").arg(reprOf(PyTuple_GET_ITEM(args, 0)), writes ? QStringLiteral("writing") : QStringLiteral("reading"));
+    };
 
-    QByteArray descriptor;
-    QString problem;
-    // CPython's open event does not say which dir_fd os.open() was given: a relative path is
-    // checked against the working directory, where open() without dir_fd finds it.
-    const std::optional<QByteArray> path = resolvedArgument(args, 0, -1, true, &descriptor, &problem);
-    Denial denial;
-    QByteArray shown;
-    if (path) {
-        denial = checkPath(*path, access);
-        shown = *path;
-    } else if (!descriptor.isEmpty()) {
-        if (const QString refusal = refusalOf(descriptor, access); !refusal.isEmpty()) {
-            denial = Denial::refusal(refusal);
-            shown = descriptor;
+    PyObject *argument = PyTuple_GET_ITEM(args, 0);
+    if (PyLong_Check(argument)) {
+        // A descriptor: opening it was checked. Only where it leads now matters, for refusals.
+        const QByteArray descriptor = descriptorPath(PyLong_AsLong(argument));
+        PyErr_Clear();
+        const QString refusal = descriptor.isEmpty() ? QString() : refusalOf(descriptor, access);
+        if (refusal.isEmpty()) {
+            Py_RETURN_NONE;
+        }
+        return deny(describePath(action(), std::nullopt, descriptor), Denial::refusal(refusal));
+    }
+    const std::optional<QByteArray> given = pathBytes(argument);
+    if (!given) {
+        Py_RETURN_NONE; // only sys.audit() called by the plugin passes these: nothing happens
+    }
+    // os.open() (the event without a mode) may have had a dir_fd, which the event does not carry:
+    // a relative path must then be allowed below every folder it may be relative to.
+    QList<QByteArray> folders;
+    if (!given->startsWith('/')) {
+        folders.append(workingDirectory());
+        if (PyTuple_GET_SIZE(args) >= 2 && PyTuple_GET_ITEM(args, 1) == Py_None) {
+            folders += openFolders();
+        }
+    } else {
+        folders.append(QByteArray()); // not needed
+    }
+    for (const QByteArray &folder : std::as_const(folders)) {
+        const QByteArray path = resolvedPath(*given, folder, true);
+        if (const Denial denial = checkPath(path, access); denial.denied) {
+            return deny(describePath(action(), given, path), denial);
         }
     }
-    if (!denial.denied) {
-        Py_RETURN_NONE;
-    }
-    return deny(describePath(action, pathBytes(PyTuple_GET_ITEM(args, 0)), shown), denial);
+    Py_RETURN_NONE;
 }
 
 PyObject *PermissionHook::checkSqliteConnect(const Rule &rule, PyObject *args)

@@ -616,7 +616,7 @@ QString Retirement::describeFrame(PyFrameObject *frame)
 Retirement::WatchedCalls::WatchedCalls(Retirement *retirement)
 {
     t_watchedRetirement = retirement;
-    const Module::HostActionScope host; // sys.setprofile needs the "native" permission, not the host
+    const Module::HostActionScope host; // the hook refuses sys.setprofile to plugins without "native"
     PyEval_SetProfile(&noteCalls, nullptr);
 }
 

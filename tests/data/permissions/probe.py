@@ -72,6 +72,35 @@ def _sqlite_attach(path):
         connection.close()
 
 
+def _open_below_data_dir(name):
+    # os.open() relative to a folder descriptor: the open event does not say which folder.
+    folder = os.open(pluginhost.info.data_dir, os.O_RDONLY)
+    try:
+        os.close(os.open(name, os.O_RDONLY, dir_fd=folder))
+    finally:
+        os.close(folder)
+
+
+def _symlink_below_data_dir(target):
+    link = os.path.join(pluginhost.info.data_dir, "escape")
+    os.symlink(target, link)
+    try:
+        _open_below_data_dir("escape")
+    finally:
+        os.remove(link)
+
+
+def _rmtree(_):
+    import shutil
+
+    tree = os.path.join(pluginhost.info.data_dir, "tree")
+    os.makedirs(os.path.join(tree, "a", "b"))
+    _write(os.path.join(tree, "a", "b", "file.txt"))
+    shutil.rmtree(tree)  # opens each subfolder relative to its parent's descriptor
+    if os.path.exists(tree):
+        raise AssertionError(f"{tree} is still there")
+
+
 def _ctypes(_):
     import ctypes
 
@@ -124,13 +153,14 @@ def _standard_library(_):
     import json
     import mimetypes
     import sqlite3
-    import zoneinfo
 
     json.dumps({"pi": decimal.Decimal("3.14")}, default=str)
     email.message.EmailMessage()["Subject"] = "ok"
     "bücher.example".encode("idna")
     assert mimetypes.guess_type("cover.png")[0] == "image/png"
-    zoneinfo.ZoneInfo("Europe/Berlin")
+    # What zoneinfo reads (3.12 cannot import zoneinfo in an isolated interpreter at all).
+    _read("/etc/localtime")
+    _read("/usr/share/zoneinfo/Europe/Berlin")
     with sqlite3.connect(":memory:") as connection:
         connection.execute("SELECT 1").fetchone()
     connection.close()
@@ -152,6 +182,9 @@ ACTIONS = {
     "read": _read,
     "write": _write,
     "listdir": os.listdir,
+    "open below data_dir": _open_below_data_dir,
+    "symlink below data_dir": _symlink_below_data_dir,
+    "shutil.rmtree": _rmtree,
     "remove": os.remove,
     "chdir": lambda _: os.chdir(os.getcwd()),
     "sqlite3.connect": _sqlite,
