@@ -332,6 +332,7 @@ QString argumentsOf(PyObject *args, int first, int count)
 enum class Access {
     Read,
     Write,
+    WriteFile, // open() for writing: it changes a file, never the folder it names (O_TMPFILE adds an unnamed file)
 };
 
 // Why an action is not allowed: a missing permission, or a refusal that no permission lifts.
@@ -370,6 +371,17 @@ public:
 
     // None, or nullptr with PermissionDenied (or what checking raised) set.
     PyObject *check(const Rule &rule, PyObject *args);
+
+    // _posixsubprocess.fork_exec() without the subprocess permission (see guardForkExec()).
+    PyObject *refuseForkExec() const
+    {
+        return deny(QStringLiteral("_posixsubprocess.fork_exec()"),
+                    Denial::needs(Permission::Subprocess, QStringLiteral("it starts a program, as subprocess does")));
+    }
+    bool mayStartPrograms() const
+    {
+        return granted(Permission::Subprocess);
+    }
 
 private:
     bool granted(Permission permission) const
@@ -681,7 +693,7 @@ PyObject *PermissionHook::checkOpen(const Rule &rule, PyObject *args)
         PyErr_Clear();
     }
     const bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND)) != 0;
-    const Access access = writes ? Access::Write : Access::Read;
+    const Access access = writes ? Access::WriteFile : Access::Read;
     const auto action = [args, writes] {
         return QStringLiteral("open(%1) for %2").arg(reprOf(PyTuple_GET_ITEM(args, 0)), writes ? QStringLiteral("writing") : QStringLiteral("reading"));
     };
@@ -789,6 +801,10 @@ PyObject *PermissionHook::checkImport(const Rule &rule, PyObject *args)
     if (!name) {
         PyErr_Clear();
         Py_RETURN_NONE;
+    }
+    if (!granted(Permission::Subprocess) && std::strcmp(name, "_posixsubprocess") == 0) {
+        // A fresh copy would bring back the fork_exec() that guardForkExec() replaced.
+        return deny(QStringLiteral("import _posixsubprocess again"), Denial::needs(Permission::Subprocess, QStringLiteral("it starts programs")));
     }
     const char *dot = std::strrchr(name, '.');
     const char *last = dot ? dot + 1 : name;
@@ -919,6 +935,38 @@ void destroyHook(PyObject *capsule)
     delete static_cast<PermissionHook *>(PyCapsule_GetPointer(capsule, capsuleName));
 }
 
+PyObject *refuseForkExec(PyObject *capsule, PyObject *const *, Py_ssize_t)
+{
+    auto *hook = static_cast<PermissionHook *>(PyCapsule_GetPointer(capsule, capsuleName));
+    return hook ? hook->refuseForkExec() : nullptr;
+}
+
+PyMethodDef refuseForkExecDefinition = {
+    "fork_exec",
+    reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(refuseForkExec)),
+    METH_FASTCALL,
+    PyDoc_STR("fork_exec($module, /, *args)\n--\n\nRefused: the plugin lacks the subprocess permission."),
+};
+
+/*
+ * subprocess.Popen raises an audit event before it starts a program, but its C half,
+ * _posixsubprocess.fork_exec(), raises none and an isolated interpreter does not refuse it:
+ * called directly, it would start any program. Without the permission, the interpreter's
+ * (per-interpreter) module gets a fork_exec() that refuses, before plugin code runs; importing
+ * a fresh copy is refused by the hook.
+ */
+bool guardForkExec(PyObject *capsule)
+{
+    PyRef module = PyRef::steal(PyImport_ImportModule("_posixsubprocess"));
+    if (!module) {
+        PyErr_Clear(); // a platform without it starts no programs this way
+        return true;
+    }
+    PyRef moduleName = PyRef::steal(PyUnicode_FromString("_posixsubprocess"));
+    PyRef refusal = moduleName ? PyRef::steal(PyCFunction_NewEx(&refuseForkExecDefinition, capsule, moduleName.get())) : PyRef();
+    return refusal && PyObject_SetAttrString(module.get(), "fork_exec", refusal.get()) == 0;
+}
+
 } // namespace
 
 bool installAuditHook(HostServices &services, PyObject *permissionDenied)
@@ -932,7 +980,11 @@ bool installAuditHook(HostServices &services, PyObject *permissionDenied)
     if (!capsule) {
         return false;
     }
+    const bool guardPrograms = !hook->mayStartPrograms();
     hook.release(); // the capsule owns it now
+    if (guardPrograms && !guardForkExec(capsule.get())) {
+        return false;
+    }
     PyRef moduleName = PyRef::steal(PyUnicode_FromString("pluginhost"));
     PyRef function = moduleName ? PyRef::steal(PyCFunction_NewEx(&hookDefinition, capsule.get(), moduleName.get())) : PyRef();
     PyRef sys = function ? PyRef::steal(PyImport_ImportModule("sys")) : PyRef();

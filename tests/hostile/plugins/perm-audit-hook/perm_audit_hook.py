@@ -6,8 +6,12 @@ import pluginhost
 
 @pluginhost.export
 def add_hook():
-    sys.addaudithook(lambda event, arguments: None)
-    return "added"
+    # CPython drops a hook that an existing hook refused, without raising: what counts is
+    # whether the new hook sees events.
+    seen = []
+    sys.addaudithook(lambda event, arguments: seen.append(event))
+    compile("1", "<probe>", "eval")  # raises the "compile" audit event
+    return "added" if seen else "refused"
 
 
 @pluginhost.export
