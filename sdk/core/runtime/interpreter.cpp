@@ -154,6 +154,7 @@ public:
         Supervisor::Clock::time_point since; // when it first saw it
         enum class Interrupt { None, Posted, Expired } interrupt = Interrupt::None;
         Supervisor::Clock::time_point interruptedAt;
+        JobControl::Expiry interruptWhy = JobControl::Expiry::TimedOut;
         quint64 probes = 0; // probes posted
         bool probeOutstanding = false;
         Supervisor::Clock::time_point probedAt;
@@ -986,6 +987,7 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
                     postUrgent(std::make_unique<InterruptJob>(this, runningSerial, control, why));
                     watch.interrupt = Watch::Interrupt::Posted;
                     watch.interruptedAt = now;
+                    watch.interruptWhy = why;
                     if (cancelled) {
                         actions.expiries.push_back({control, nullptr, why, QString()}); // the caller learns at once
                     }
@@ -995,6 +997,11 @@ Clock::time_point InterpreterPrivate::supervise(Clock::time_point now, Superviso
             } else if (watch.interrupt == Watch::Interrupt::Posted && now - watch.interruptedAt >= Supervisor::interruptGrace) {
                 watch.interrupt = Watch::Interrupt::Expired;
                 actions.expiries.push_back({control, nullptr, JobControl::Expiry::TimedOut, blockedDetail(now)});
+            } else if (watch.interrupt == Watch::Interrupt::Expired && !pendingCallArmed && now - watch.interruptedAt >= Supervisor::interruptGrace) {
+                // The interrupt ran, yet the job goes on in Python (it caught Cancelled, or its
+                // error's own __str__ loops while it is reported): raise it again.
+                postUrgent(std::make_unique<InterruptJob>(this, runningSerial, control, watch.interruptWhy));
+                watch.interruptedAt = now;
             }
         }
         if (now - watch.since >= Supervisor::probeInterval && !watch.probeOutstanding && now - watch.probedAt >= Supervisor::probeInterval) {
