@@ -14,6 +14,8 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <signal.h>
 #include <QVersionNumber>
 
 using namespace PluginHost;
@@ -181,6 +183,9 @@ void StdlibTest::initTestCase()
     // The tests write their scratch files (test.support's TESTFN) into the working directory;
     // a plugin shares the process's.
     m_originalWorkingDirectory = QDir::currentPath();
+    // QtTest's crash handler takes SIGPIPE, where an application leaves it at its default; the
+    // runtime ignores it only then, as CPython's own program does (tests write to closed sockets).
+    QVERIFY(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
     // What the tests print and log (asyncio's slow-callback warnings, tracebacks they provoke on
     // purpose) is not what this test checks; the plain interpreter's output is dropped as well.
     QLoggingCategory::setFilterRules(QStringLiteral("pluginhost.plugin.%1=false").arg(runnerId));
