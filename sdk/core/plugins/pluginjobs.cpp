@@ -392,7 +392,7 @@ public:
     }
     int interrupt(Expiry, const QString &where) override
     {
-        settle(timedOut(QStringLiteral("interrupted at %1").arg(where.isEmpty() ? QStringLiteral("an unknown place") : where)));
+        settleTimedOut(QStringLiteral("interrupted at %1").arg(where.isEmpty() ? QStringLiteral("an unknown place") : where));
         Module::raise(PluginError(PluginError::Kind::Cancelled,
                                   m_shared->metaData.id(),
                                   QStringLiteral("loading passed its deadline of %1").arg(describeDuration(m_timeout))));
@@ -400,7 +400,7 @@ public:
     }
     void expire(Expiry, const QString &detail) override
     {
-        settle(timedOut(detail));
+        settleTimedOut(detail);
     }
 
     /*
@@ -435,13 +435,15 @@ public:
     }
 
 private:
-    PluginError timedOut(const QString &detail) const
+    // The supervisor raises Cancelled again into a load that goes on: only the first one reports.
+    void settleTimedOut(const QString &detail)
     {
         const PluginError error(PluginError::Kind::TimedOut,
                                 m_shared->metaData.id(),
                                 QStringLiteral("did not finish loading within %1; %2").arg(describeDuration(m_timeout), detail));
-        qCWarning(PLUGINHOST_PLUGINS).noquote() << "loading" << m_shared->metaData.id() << "failed:" << error.errorText();
-        return error;
+        if (settle(error)) {
+            qCWarning(PLUGINHOST_PLUGINS).noquote() << "loading" << m_shared->metaData.id() << "failed:" << error.errorText();
+        }
     }
 
     const std::shared_ptr<PluginShared> m_shared;
