@@ -48,10 +48,12 @@ struct Guard {
     std::vector<std::unique_ptr<GuardedVfs>> vfses; // SQLite may use them until the process ends
 };
 
+// Never destroyed: the registered VFSes must outlive static destruction, while threads of
+// abandoned interpreters and SQLite's own shutdown may still open and close files through them.
 Guard &guard()
 {
-    static Guard instance;
-    return instance;
+    static auto *instance = new Guard;
+    return *instance;
 }
 
 QByteArray realPath(const QByteArray &path)
